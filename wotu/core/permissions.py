@@ -1,0 +1,56 @@
+"""What each role may do. Views, API endpoints and the CLI ask here; they never decide alone.
+
+| role            | registry list | organisation | yearly facts     | edit facts | import/export |
+|-----------------|---------------|--------------|------------------|------------|---------------|
+| bureau officer  | all           | all          | all              | all        | yes           |
+| finance officer | all           | all          | all (read)       | no         | export        |
+| expert          | no            | no           | no               | no         | no            |
+| applicant       | own only      | own only     | own only         | own only   | no            |
+| bank officer    | all (basic)   | all (basic)  | no               | no         | no            |
+| superuser       | as bureau officer                                                 |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wotu.core.models import Role, User
+
+
+def _role(user: Any) -> str | None:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.BUREAU_OFFICER
+    return str(user.role) or None
+
+
+def can_browse_registry(user: User | Any) -> bool:
+    return _role(user) in {Role.BUREAU_OFFICER, Role.FINANCE_OFFICER, Role.BANK_OFFICER,
+                           Role.APPLICANT}  # fmt: skip
+
+
+def sees_whole_registry(user: User | Any) -> bool:
+    return _role(user) in {Role.BUREAU_OFFICER, Role.FINANCE_OFFICER, Role.BANK_OFFICER}
+
+
+def can_view_facts(user: User | Any, organisation_id: int) -> bool:
+    role = _role(user)
+    if role in {Role.BUREAU_OFFICER, Role.FINANCE_OFFICER}:
+        return True
+    return role == Role.APPLICANT and user.organisation_id == organisation_id
+
+
+def can_edit_facts(user: User | Any, organisation_id: int) -> bool:
+    role = _role(user)
+    if role == Role.BUREAU_OFFICER:
+        return True
+    return role == Role.APPLICANT and user.organisation_id == organisation_id
+
+
+def can_import_facts(user: User | Any) -> bool:
+    return _role(user) == Role.BUREAU_OFFICER
+
+
+def can_export_facts(user: User | Any) -> bool:
+    return _role(user) in {Role.BUREAU_OFFICER, Role.FINANCE_OFFICER}

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from wotu.api import api
+
+urlpatterns = [
+    path("", include("wotu.core.urls")),
+    path("registry/", include("wotu.organisations.urls")),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
