@@ -11,13 +11,13 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from wotu.core.money import round_fen
 from wotu.organisations.facts_io import Table
 from wotu.organisations.uscc import uscc_problem
 
-FEN = Decimal("0.01")
 MONEY_LIMIT = Decimal("1e17")  # max_digits=20, decimal_places=2 leaves 18 integer digits
 MIN_YEAR, MAX_YEAR = 1949, 2100
 
@@ -192,7 +192,7 @@ def _parse_money(value: Any) -> Decimal:
         raise _Bad("金额不得为负数", "money must not be negative")
     if amount >= MONEY_LIMIT:
         raise _Bad("金额过大", "the amount is too large")
-    return amount.quantize(FEN, rounding=ROUND_HALF_UP)
+    return round_fen(amount)
 
 
 def _parse_bool(value: Any) -> bool:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-MONEY = {"max_digits": 20, "decimal_places": 2}
+from wotu.core.money import money_field
 
 
 class Kind(models.TextChoices):
@@ -116,16 +116,14 @@ class EnterpriseYear(models.Model):
     above_designated_size = models.BooleanField(_("above designated size"), default=False)
     employees = models.PositiveIntegerField(_("employees"))
     st_staff = models.PositiveIntegerField(_("S&T staff"))
-    revenue = models.DecimalField(_("revenue"), **MONEY)
-    total_costs = models.DecimalField(_("total costs"), null=True, blank=True, **MONEY)
-    total_assets = models.DecimalField(_("total assets"), null=True, blank=True, **MONEY)
-    net_assets = models.DecimalField(_("net assets"), null=True, blank=True, **MONEY)
-    rd_expense = models.DecimalField(_("R&D expense"), **MONEY)
-    rd_expense_domestic = models.DecimalField(
-        _("domestic R&D expense"), null=True, blank=True, **MONEY
-    )
-    rd_deductible = models.DecimalField(_("deductible R&D"), null=True, blank=True, **MONEY)
-    hitech_revenue = models.DecimalField(_("high-tech revenue"), null=True, blank=True, **MONEY)
+    revenue = money_field(_("revenue"))
+    total_costs = money_field(_("total costs"), null=True)
+    total_assets = money_field(_("total assets"), null=True)
+    net_assets = money_field(_("net assets"), null=True)
+    rd_expense = money_field(_("R&D expense"))
+    rd_expense_domestic = money_field(_("domestic R&D expense"), null=True)
+    rd_deductible = money_field(_("deductible R&D"), null=True)
+    hitech_revenue = money_field(_("high-tech revenue"), null=True)
     ip_class1 = models.PositiveIntegerField(_("Class I IP"), null=True, blank=True)
     ip_class2 = models.PositiveIntegerField(_("Class II IP"), null=True, blank=True)
     conversions = models.PositiveIntegerField(_("conversions"), null=True, blank=True)

@@ -42,7 +42,7 @@ def organisation_list_for_user(
         raise PermissionDenied
     queryset = Organisation.objects.all()
     if not permissions.sees_whole_registry(user):
-        queryset = queryset.filter(pk=user.organisation_id)
+        queryset = queryset.filter(pk=user.organisation_id or 0)
     return _filtered(queryset, filters or RegistryFilter(), user=user)
 
 
@@ -68,7 +68,7 @@ def _filtered(
 
 
 def _qualified_years(qualification: str, year: int | None) -> QuerySet[EnterpriseYear]:
-    rows = EnterpriseYear.objects.filter(organisation=OuterRef("pk"), year=year)
+    rows = EnterpriseYear.objects.filter(organisation=OuterRef("pk"), year=year or 0)
     if qualification == "tech_sme":
         return rows.exclude(tech_sme_number="")
     if qualification == "hitech":

@@ -235,3 +235,30 @@ def _newest_fact_year(org_ids: Iterable[int]) -> dict[int, int]:
         )
         newest.update((row["organisation_id"], row["newest"]) for row in rows)
     return newest
+
+
+def facts_save_one(
+    *, organisation: Organisation, year: int, values: dict[str, Any], user: User | None = None
+) -> list[FactError]:
+    """Create or replace one enterprise-year from raw values (a form or an API body).
+
+    The values go through exactly the importer's validation (the row is reported as row 2);
+    ``uscc`` and ``year`` come from the organisation and the URL, not from ``values``.
+    Returns the problems found; nothing is written unless there are none. The caller checks
+    that ``user`` may edit this organisation (see ``wotu.core.permissions``).
+    """
+    if not organisation.uscc:
+        return [
+            FactError(2, "uscc", "", "该机构没有统一社会信用代码，无法登记年度数据",
+                      "this organisation has no USCC, so it cannot hold yearly facts")
+        ]  # fmt: skip
+    raw = {name: values.get(name) for name in COLUMN_NAMES}
+    raw["uscc"], raw["year"] = organisation.uscc, year
+    table = Table(header=list(COLUMN_NAMES), columns={k: [v] for k, v in raw.items()}, height=1)
+    result = facts_import_table(
+        table=table,
+        result=ImportResult(filename=f"{organisation.uscc}-{year} (form)"),
+        digest=hashlib.sha256(repr(sorted(raw.items())).encode()).hexdigest(),
+        user=user,
+    )
+    return result.errors
