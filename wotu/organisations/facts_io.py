@@ -8,6 +8,8 @@ that validation can quote each bad value exactly as the user wrote it.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -95,7 +97,7 @@ def _read_xlsx(path: Path) -> Table:
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise TableFileError(
             f"无法读取 Excel 文件：{exc}", f"cannot read the Excel file: {exc}"
         ) from exc
@@ -214,16 +216,12 @@ def _write_xlsx(path: Path, columns: Sequence[tuple[str, str]], rows: list[list[
 
 def _fix_xlsx_timestamps(path: Path) -> None:
     """openpyxl stamps the current time into docProps/core.xml; pin it for identical output."""
-    import zipfile
-
     fixed = "2000-01-01T00:00:00Z"
     with zipfile.ZipFile(path) as source:
         items = [(info, source.read(info.filename)) for info in source.infolist()]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for info, payload in items:
             if info.filename == "docProps/core.xml":
-                import re
-
                 text = payload.decode()
                 text = re.sub(
                     r"(<dcterms:(created|modified)[^>]*>)[^<]*(<)", rf"\g<1>{fixed}\3", text

@@ -147,3 +147,22 @@ def qualifications_for_user(*, user: User, organisation: Organisation) -> Qualif
         for y, first in sorted(cert_years.items())
     ]
     return result
+
+
+def facts_export_rows(*, user: User | None, year: int) -> list[list[object]]:
+    """Every enterprise's facts for ``year`` as rows in the contract's column order.
+
+    ``user=None`` is the command line (operator access). Rows are ordered by USCC so the same
+    registry always exports the same file.
+    """
+    from wotu.organisations.facts import COLUMN_NAMES
+
+    if user is not None and not permissions.can_export_facts(user):
+        raise PermissionDenied
+    fields = [name for name in COLUMN_NAMES if name != "uscc"]
+    rows = (
+        EnterpriseYear.objects.filter(year=year, organisation__uscc__isnull=False)
+        .order_by("organisation__uscc")
+        .values_list("organisation__uscc", *fields)
+    )
+    return [list(row) for row in rows.iterator(chunk_size=5000)]
