@@ -20,6 +20,12 @@ from wotu.organisations.uscc import uscc_build
 PASSWORD = "wotu-test-password-1"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Personas are created in almost every test; real PBKDF2 would dominate the run time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_uscc(serial: int, division: str = "370212") -> str:
     return uscc_build(authority="9", org_type="1", division=division, body8=f"{serial:08d}")
 

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # Listed so /api/docs serves Swagger UI from ninja's bundled static files, not a CDN.
+    "ninja",
     "wotu.core",
     "wotu.organisations",
 ]
@@ -117,6 +119,9 @@ STATICFILES_DIRS = [
     # Front-end packages installed by `npm ci` (package.json); never copied into the repository.
     ("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist"),
 ]
+# The SQLite file, collected static files and uploads live under var/; make sure it exists.
+for _folder in (VAR_DIR, STATIC_ROOT):
+    _folder.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

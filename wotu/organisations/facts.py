@@ -18,7 +18,9 @@ from wotu.core.money import round_fen
 from wotu.organisations.facts_io import Table
 from wotu.organisations.uscc import uscc_problem
 
-MONEY_LIMIT = Decimal("1e17")  # max_digits=20, decimal_places=2 leaves 18 integer digits
+# 15 significant digits: what SQLite keeps exactly (it stores decimals as REAL); 10 trillion
+# CNY is far above any enterprise's figures.
+MONEY_LIMIT = Decimal("1e13")
 MIN_YEAR, MAX_YEAR = 1949, 2100
 
 
@@ -191,7 +193,7 @@ def _parse_money(value: Any) -> Decimal:
     if amount < 0:
         raise _Bad("金额不得为负数", "money must not be negative")
     if amount >= MONEY_LIMIT:
-        raise _Bad("金额过大", "the amount is too large")
+        raise _Bad("金额过大（须小于 10 万亿元）", "too large: must be below 10 trillion CNY")
     return round_fen(amount)
 
 

@@ -12,9 +12,10 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -28,10 +29,12 @@ from wotu.organisations.facts import (
 )
 from wotu.organisations.facts_io import Table, TableFileError, table_read
 from wotu.organisations.models import EnterpriseYear, ImportBatch, Kind, Organisation, Region
+from wotu.organisations.uploads import saved_upload, upload_problem
 
 ORG_FIELDS = ("name", "district_code", "registered_on", "sector", "manufacturing")
 FACT_FIELDS = tuple(n for n in COLUMN_NAMES if n != "uscc")
 BATCH_SIZE = 2000
+KIND_ZH = {"enterprise": "企业", "university": "高校", "institute": "科研院所", "bank": "银行"}
 Progress = Callable[[str, int, int], None]
 
 
@@ -72,6 +75,19 @@ def facts_import(
     )
 
 
+def facts_import_upload(*, upload: UploadedFile[bytes], user: User | None) -> ImportResult:
+    """Import an uploaded facts file (web form or API) after checking its name, size and content.
+
+    The caller checks that ``user`` may import (``permissions.can_import_facts``).
+    """
+    filename = PurePath(upload.name or "").name
+    problem = upload_problem(upload, filename)
+    if problem is not None:
+        return ImportResult(filename=filename, file_error=problem)
+    with saved_upload(upload, PurePath(filename).suffix.lower()) as path:
+        return facts_import(path=path, filename=filename, user=user)
+
+
 def facts_import_table(
     *,
     table: Table,
@@ -88,9 +104,32 @@ def facts_import_table(
     if validated.errors:
         result.errors = validated.errors
         return result
+    result.errors = _not_enterprises(validated.records)
+    if result.errors:
+        return result
     with transaction.atomic():
         _write(validated, result, user=user, digest=digest, progress=progress)
     return result
+
+
+def _not_enterprises(records: list[dict[str, Any]]) -> list[FactError]:
+    """Facts are enterprise facts: a USCC that belongs to a bank or a university is refused."""
+    usccs = sorted({r["uscc"] for r in records})
+    others: dict[str, str] = {}
+    for start in range(0, len(usccs), 900):
+        others.update(
+            Organisation.objects.filter(uscc__in=usccs[start : start + 900])
+            .exclude(kind=Kind.ENTERPRISE)
+            .values_list("uscc", "kind")
+        )
+    return [
+        FactError(index + 2, "uscc", r["uscc"],
+                  f"该代码属于登记为“{KIND_ZH[others[r['uscc']]]}”的机构，不是企业，不能登记企业年度数据",
+                  f"this code belongs to a registered {others[r['uscc']]}, not an enterprise;"
+                  " enterprise-year facts cannot be recorded for it")
+        for index, r in enumerate(records)
+        if r["uscc"] in others
+    ]  # fmt: skip
 
 
 def _sha256(path: Path) -> str:

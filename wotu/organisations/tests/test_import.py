@@ -299,3 +299,18 @@ def test_any_single_bad_cell_rejects_the_whole_file(
 
     assert (index + 2, column) in [(e.row, e.column) for e in result.errors]
     assert EnterpriseYear.objects.count() == 0
+
+
+def test_facts_for_a_uscc_registered_as_a_bank_are_refused(
+    db: None, tmp_path: Path, laoshan_bank: Organisation
+) -> None:
+    assert laoshan_bank.uscc is not None
+    path = write(tmp_path / "facts.csv", [record(7), record(8, uscc=laoshan_bank.uscc)])
+
+    result = facts_import(path=path)
+
+    assert [(e.row, e.column) for e in result.errors] == [(3, "uscc")]
+    assert "not an enterprise" in result.errors[0].en
+    assert EnterpriseYear.objects.count() == 0
+    laoshan_bank.refresh_from_db()
+    assert laoshan_bank.name == "崂山农商银行"
