@@ -46,6 +46,7 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     organisations_created: int = 0
+    organisations_updated: int = 0
     errors: list[FactError] = field(default_factory=list)
     file_error: tuple[str, str] | None = None
     warnings: list[tuple[str, str]] = field(default_factory=list)
@@ -120,7 +121,7 @@ def _not_enterprises(records: list[dict[str, Any]]) -> list[FactError]:
         others.update(
             Organisation.objects.filter(uscc__in=usccs[start : start + 900])
             .exclude(kind=Kind.ENTERPRISE)
-            .values_list("uscc", "kind")
+            .values_list("uscc", "kind")  # type: ignore[arg-type]  # uscc__in excludes NULL
         )
     return [
         FactError(index + 2, "uscc", r["uscc"],
@@ -150,15 +151,6 @@ def _write(
 ) -> None:
     records = validated.records
     org_ids = _organisations_upsert(records, result)
-    batch = ImportBatch.objects.create(
-        filename=result.filename[:255],
-        sha256=digest,
-        rows=len(records),
-        created=0,
-        updated=0,
-        unchanged=0,
-        imported_by=user,
-    )
     existing = _existing_facts(org_ids.values(), {r["year"] for r in records})
     changed: list[EnterpriseYear] = []
     for record in records:
@@ -176,21 +168,32 @@ def _write(
             for name in FACT_FIELDS:
                 if name not in validated.present:
                     values[name] = before[name]
-        changed.append(EnterpriseYear(organisation_id=org_id, batch=batch, **values))
+        changed.append(EnterpriseYear(organisation_id=org_id, **values))
+    if not changed and not result.organisations_created and not result.organisations_updated:
+        return  # nothing to record: the registry already says exactly what the file says
+    batch = ImportBatch.objects.create(
+        filename=result.filename[:255],
+        sha256=digest,
+        rows=len(records),
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        imported_by=user,
+    )
+    result.batch_id = batch.pk
     total = len(changed)
     for start in range(0, total, BATCH_SIZE):
+        chunk = changed[start : start + BATCH_SIZE]
+        for row in chunk:
+            row.batch = batch
         EnterpriseYear.objects.bulk_create(
-            changed[start : start + BATCH_SIZE],
+            chunk,
             update_conflicts=True,
             unique_fields=["organisation", "year"],
             update_fields=[*FACT_FIELDS, "batch", "updated_at"],
         )
         if progress:
             progress("write", min(start + BATCH_SIZE, total), total)
-    ImportBatch.objects.filter(pk=batch.pk).update(
-        created=result.created, updated=result.updated, unchanged=result.unchanged
-    )
-    result.batch_id = batch.pk
 
 
 def _same(before: dict[str, Any], values: dict[str, Any], present: frozenset[str]) -> bool:
@@ -248,6 +251,7 @@ def _organisations_upsert(records: list[dict[str, Any]], result: ImportResult) -
     if refreshed:
         Organisation.objects.bulk_update(refreshed, [*ORG_FIELDS, "updated_at"], batch_size=500)
     result.organisations_created = len(new)
+    result.organisations_updated = len(refreshed)
     ids = {uscc: row["id"] for uscc, row in known.items()}
     created = _organisations_known([o.uscc for o in new if o.uscc])
     return ids | {uscc: row["id"] for uscc, row in created.items()}

@@ -75,6 +75,8 @@ def test_importing_the_same_file_twice_changes_nothing(db: None, tmp_path: Path)
 
     assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
     assert snapshot() == before
+    assert again.batch_id is None
+    assert ImportBatch.objects.count() == 1
 
 
 def test_a_corrected_file_updates_only_the_changed_rows(db: None, tmp_path: Path) -> None:

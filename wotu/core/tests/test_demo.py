@@ -1,0 +1,109 @@
+"""`wotu demo --no-serve`: a demo database with one login per role, built idempotently."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from wotu.core.management.commands.demo import LOGINS
+from wotu.core.models import Role, User
+from wotu.organisations.models import EnterpriseYear, Kind, Organisation, Region
+
+
+@pytest.fixture
+def fast_passwords(settings: Any) -> None:
+    """Hashing six passwords with the production hasher would dominate these tests."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def demo(*extra: str) -> str:
+    out = StringIO()
+    call_command("demo", "--no-serve", "--enterprises", "50", *extra, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def counts() -> tuple[int, int, int]:
+    return Organisation.objects.count(), EnterpriseYear.objects.count(), User.objects.count()
+
+
+def test_the_demo_has_a_working_login_for_every_role(db: None, fast_passwords: None) -> None:
+    demo()
+
+    assert set(Role.values) <= set(User.objects.values_list("role", flat=True))
+    for login in LOGINS:
+        user = authenticate(username=login.username, password=login.password)
+        assert user is not None and user.is_superuser == login.superuser
+    applicant = User.objects.get(role=Role.APPLICANT)
+    assert applicant.organisation is not None
+    assert applicant.organisation.kind == Kind.ENTERPRISE
+    assert applicant.organisation.years.exists()
+    banker = User.objects.get(role=Role.BANK_OFFICER)
+    assert banker.organisation is not None and banker.organisation.kind == Kind.BANK
+
+
+def test_the_demo_has_organisations_of_every_kind_and_region(
+    db: None, fast_passwords: None
+) -> None:
+    demo()
+
+    present = set(Organisation.objects.values_list("kind", "region"))
+    assert {kind for kind, _ in present} == set(Kind.values)
+    assert {region for _, region in present} == set(Region.values)
+    for region in (Region.HONG_KONG, Region.MACAO):
+        assert {(Kind.UNIVERSITY, region), (Kind.INSTITUTE, region)} <= present
+    assert Organisation.objects.filter(kind=Kind.ENTERPRISE).count() == 50
+
+
+def test_building_the_demo_again_changes_nothing(db: None, fast_passwords: None) -> None:
+    demo()
+    before = counts()
+
+    output = demo()
+
+    assert counts() == before
+    assert "already built" in output and "0 created" in output
+
+
+def test_the_demo_prints_each_login_with_its_password_and_the_address(
+    db: None, fast_passwords: None
+) -> None:
+    output = demo()
+
+    for login in LOGINS:
+        assert login.username in output and login.password in output
+        assert login.role_zh in output and login.role_en in output
+    assert "http://127.0.0.1:8000/" in output
+
+
+def test_fresh_rebuilds_the_demo_from_an_empty_database(
+    transactional_db: None, fast_passwords: None
+) -> None:
+    # transactional: PostgreSQL refuses to TRUNCATE inside the test's wrapping transaction.
+    demo()
+    before = counts()
+    Organisation.objects.create(kind=Kind.UNIVERSITY, region=Region.HONG_KONG, name="临时大学")
+
+    output = demo("--fresh")
+
+    assert counts() == before
+    assert not Organisation.objects.filter(name="临时大学").exists()
+    assert "50 enterprises" in output
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "english"),
+    [("--enterprises", "0", "must be 1–"), ("--addrport", "here please", "malformed")],
+)
+def test_bad_options_are_refused_in_chinese_and_english(
+    db: None, option: str, value: str, english: str
+) -> None:
+    with pytest.raises(CommandError, match=english) as refused:
+        call_command("demo", "--no-serve", option, value, stdout=StringIO())
+
+    assert " / " in str(refused.value)
+    assert not EnterpriseYear.objects.exists()
