@@ -1,0 +1,114 @@
+"""Template tags shared by every screen: money, districts, and the links a user may follow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import template
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from wotu.core import permissions
+from wotu.core.districts import district_label
+from wotu.core.models import Role
+from wotu.core.money import round_fen
+
+register = template.Library()
+
+DASH = "—"
+
+
+@register.filter
+def money(value: Any) -> str:
+    """¥1,234.50 — two decimals, half-up, thousands separated; a dash for no value."""
+    if value is None or value == "":
+        return DASH
+    try:
+        amount = round_fen(Decimal(str(value)))
+    except InvalidOperation:
+        return str(value)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}¥{abs(amount):,.2f}"
+
+
+@register.filter
+def district(code: str | None) -> str:
+    """The district's name in the active language; an unknown code is shown as it is."""
+    if not code:
+        return DASH
+    return district_label(code, get_language() or "zh-hans")
+
+
+@register.filter
+def role_label(user: Any) -> str:
+    if getattr(user, "is_superuser", False):
+        return str(_("Administrator"))
+    role = getattr(user, "role", "")
+    return str(Role(role).label) if role in Role.values else ""
+
+
+@dataclass(frozen=True)
+class Link:
+    key: str
+    url: str
+    title: str
+    description: str
+
+
+@register.simple_tag
+def links_for(user: Any) -> list[Link]:
+    """What this user may open, in the order the home page and the menu show it.
+
+    Whether a link is shown is decided by :mod:`wotu.core.permissions`, like the page itself.
+    """
+    links: list[Link] = []
+    org_id = getattr(user, "organisation_id", None)
+    if permissions.can_browse_registry(user) and permissions.sees_whole_registry(user):
+        links.append(
+            Link(
+                "registry",
+                reverse("organisations:list"),
+                str(_("Registry")),
+                str(_("Search enterprises, universities, institutes and banks.")),
+            )
+        )
+    elif permissions.can_browse_registry(user) and org_id:
+        links.append(
+            Link(
+                "own",
+                reverse("organisations:detail", args=[org_id]),
+                str(_("My organisation")),
+                str(_("Your organisation's identity, qualifications and yearly facts.")),
+            )
+        )
+    if permissions.can_import_facts(user):
+        links.append(
+            Link(
+                "import",
+                reverse("organisations:import"),
+                str(_("Import facts")),
+                str(_("Upload a CSV, Excel or Parquet file of yearly facts.")),
+            )
+        )
+    if permissions.can_export_facts(user):
+        links.append(
+            Link(
+                "export",
+                reverse("organisations:export"),
+                str(_("Export facts")),
+                str(_("Download one year's facts as CSV, Excel or Parquet.")),
+            )
+        )
+    if getattr(user, "is_staff", False):
+        links.append(
+            Link(
+                "admin",
+                reverse("admin:index"),
+                str(_("Administration")),
+                str(_("Accounts, roles and raw records (Django admin).")),
+            )
+        )
+    return links
