@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "ninja",
     "wotu.core",
     "wotu.organisations",
+    "wotu.policies",
 ]
 
 MIDDLEWARE = [
