@@ -8,6 +8,7 @@ from wotu.api import api
 urlpatterns = [
     path("", include("wotu.core.urls")),
     path("registry/", include("wotu.organisations.urls")),
+    path("policies/", include("wotu.policies.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
