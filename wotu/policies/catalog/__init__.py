@@ -10,6 +10,9 @@ from wotu.policies.engine import Policy, PolicyError
 
 CATALOGUE: dict[str, str] = {
     "qingdao-wotu-2021": "wotu.policies.catalog.qingdao.wotu_2021",
+    "cn-tech-sme-2017": "wotu.policies.catalog.cn.tech_sme_2017",
+    "cn-hitech-2016": "wotu.policies.catalog.cn.hitech_2016",
+    "cn-rd-super-deduction": "wotu.policies.catalog.cn.rd_super_deduction",
 }
 
 
