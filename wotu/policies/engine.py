@@ -367,6 +367,40 @@ class Formula:
             .otherwise(amount)
         )
 
+    # -- added for qingdao-wotu-2021: ranking by several keys (general) ---------------------
+    @staticmethod
+    def rank_by(
+        keys: Sequence[pl.Expr],
+        *,
+        descending: Sequence[bool],
+        where: pl.Expr | None = None,
+        over: Sequence[str] = (),
+    ) -> pl.Expr:
+        """1-based ordinal rank by ``keys`` in order (each ``descending`` or not), a tie on one
+        key broken by the next and, last, by USCC ascending — so the order is total and does
+        not depend on row order. Rows where ``where`` does not hold get null and take no
+        place; a null key sorts after every value. Int64."""
+        if len(keys) != len(descending):
+            raise PolicyError(
+                "rank_by：keys 与 descending 的个数须相同",
+                "rank_by: keys and descending must have the same length",
+            )
+        held = pl.lit(True) if where is None else where.fill_null(False)
+        # One ordinal rank of a struct whose fields sort ascending: rows that take part
+        # first, then per key "is null" (nulls last) and its dense rank in the wanted
+        # direction (works for any orderable type), then the USCC.
+        fields = [held.not_().alias("_held")]
+        for number, (key, down) in enumerate(zip(keys, descending, strict=True)):
+            fields += [
+                key.is_null().alias(f"_null{number}"),
+                key.rank("dense", descending=down).alias(f"_key{number}"),
+            ]
+        rank = pl.struct(*fields, pl.col(KEY).alias("_uscc")).rank("ordinal").cast(pl.Int64)
+        ranked = rank.over(list(over)) if over else rank
+        return pl.when(held).then(ranked)
+
+    # -- end of qingdao-wotu-2021 additions ---------------------------------------------------
+
 
 def _cites(expr: pl.Expr, column: str) -> pl.Expr:
     """``expr`` unchanged, but naming the parameter column it was built from, so that the
