@@ -203,14 +203,14 @@ class Formula:
     def rule(self, name: str) -> pl.Expr:
         return pl.col(name)
 
-    def param(self, name: str, *, day_weighted: bool = False) -> pl.Expr:
+    def param(self, name: str, *, weighted: bool = False) -> pl.Expr:
         """The parameter in force at the policy's instant for this year, as a literal column.
         Money comes as Int64 fen; a rate as a Float64 for display only — use :meth:`rate` to
         apply it to money and :meth:`at_least` to compare with it."""
         parameter = self.parameters[name]
-        column = PARAM_PREFIX + name + ("@weighted" if day_weighted else "")
-        if day_weighted:
-            value: Any = parameter.day_weighted(self.year_value)
+        column = PARAM_PREFIX + name + ("@weighted" if weighted else "")
+        if weighted:
+            value: Any = parameter.weighted(self.year_value)
             dated = parameter.at(self.instant)
             self.used_parameters[name + "@weighted"] = DatedValue(
                 dated.since, value, dated.reference
@@ -227,19 +227,15 @@ class Formula:
             self.literals[column] = pl.lit(int(value), dtype=pl.Int64)
         return pl.col(column)
 
-    def param_value(self, name: str, *, day_weighted: bool = False) -> Any:
+    def param_value(self, name: str, *, weighted: bool = False) -> Any:
         """The parameter's Python value (Fraction, fen, brackets, list); also records its use."""
-        self.param(name, day_weighted=day_weighted)
+        self.param(name, weighted=weighted)
         parameter = self.parameters[name]
-        return (
-            parameter.day_weighted(self.year_value)
-            if day_weighted
-            else parameter.at(self.instant).value
-        )
+        return parameter.weighted(self.year_value) if weighted else parameter.at(self.instant).value
 
     @staticmethod
-    def _column(name: str, day_weighted: bool = False) -> str:
-        return PARAM_PREFIX + name + ("@weighted" if day_weighted else "")
+    def _column(name: str, weighted: bool = False) -> str:
+        return PARAM_PREFIX + name + ("@weighted" if weighted else "")
 
     # -- history ----------------------------------------------------------------------------
     def prev(self, name: str) -> pl.Expr:
@@ -266,10 +262,10 @@ class Formula:
         return pl.col(history.column)
 
     # -- exact arithmetic -------------------------------------------------------------------
-    def rate(self, money: pl.Expr, name: str, *, day_weighted: bool = False) -> pl.Expr:
+    def rate(self, money: pl.Expr, name: str, *, weighted: bool = False) -> pl.Expr:
         """``money`` (fen) × the rate parameter, rounded half-up to the fen, exactly."""
-        value = Fraction(self.param_value(name, day_weighted=day_weighted))
-        return _cites(mul_fraction(money, value), self._column(name, day_weighted))
+        value = Fraction(self.param_value(name, weighted=weighted))
+        return _cites(mul_fraction(money, value), self._column(name, weighted))
 
     def at_least(self, numerator: pl.Expr, denominator: pl.Expr, name: str) -> pl.Expr:
         """numerator / denominator ≥ the ratio parameter, compared exactly (false when the

@@ -108,10 +108,16 @@ class _Walker:
             "label_en": parameter.label_en,
             "unit": parameter.unit,
             "value_text": display(dated.value, parameter.unit)
-            + (" (按日加权 / day-weighted)" if name.endswith("@weighted") else ""),
+            + (_WEIGHTING[parameter.weighting] if name.endswith("@weighted") else ""),
             "since": dated.since.isoformat(),
             "reference": _reference(dated.reference),
         }
+
+
+_WEIGHTING = {
+    "days": "（全年按生效天数加权 / averaged over the year by days in force）",
+    "months": "（全年按月份比例加权 / averaged over the year by months in force）",
+}
 
 
 def _reference(reference: Any) -> dict[str, str]:

@@ -73,6 +73,7 @@ class Parameter:
     values: tuple[DatedValue, ...]
     scale: bool = False
     note: str = ""
+    weighting: str = "days"  # how a value that changes within a year is averaged: days | months
 
     def at(self, instant: dt.date) -> DatedValue:
         """The dated value in force at ``instant`` (the latest dated on or before it)."""
@@ -87,6 +88,17 @@ class Parameter:
                 f" (the first is dated {self.values[0].since})",
             )
         return current
+
+    def weighted(self, year: int) -> Fraction:
+        """The year's average by this parameter's ``weighting`` (days or months in force)."""
+        return self.month_weighted(year) if self.weighting == "months" else self.day_weighted(year)
+
+    def month_weighted(self, year: int) -> Fraction:
+        """The average over the 12 months of ``year`` of the value in force on each month's
+        first day, exactly — proration by months, as 财政部 税务总局公告2022年第28号 第二条
+        allows for the 2022 change of the R&D deduction rate."""
+        total = sum(Fraction(self.at(dt.date(year, month, 1)).value) for month in range(1, 13))
+        return Fraction(total) / 12
 
     def day_weighted(self, year: int) -> Fraction:
         """The average over the days of ``year`` of a value that changes within the year
@@ -154,7 +166,7 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-PARAMETER_KEYS = {"label", "unit", "values", "scale", "note"}
+PARAMETER_KEYS = {"label", "unit", "values", "scale", "note", "weighting"}
 VALUE_KEYS = {"since", "value", "brackets", "reference"}
 REFERENCE_KEYS = {"document", "article", "url", "note"}
 BRACKET_KEYS = {"at_least", "value"}
@@ -220,7 +232,13 @@ def _parameter(where: str, name: str, spec: Any) -> Parameter:
     )
     if len({v.since for v in values}) != len(values):
         raise ParameterError(f"{where}：同一日期有两个值", f"{where}: two values share a date")
+    weighting = str(spec.get("weighting", "days"))
+    if weighting not in {"days", "months"}:
+        raise ParameterError(
+            f"{where}：weighting 只能是 days 或 months", f"{where}: weighting is days or months"
+        )
     return Parameter(
+        weighting=weighting,
         name=name,
         label_zh=str(label["zh"]),
         label_en=str(label["en"]),

@@ -20,10 +20,9 @@ on (公告2023年第7号); integrated-circuit and industrial mother-machine firm
 Readings:
 
 - When a rate changes inside the year (a general firm in 2022: 75 % to 30 September, 100 % from
-  1 October), the year's rate is the average weighted by the days each value was in force, i.e.
-  R&D is assumed to be spread evenly over the year; the branch label says so. Announcement
-  2022 No. 28 lets a firm use its actual Q4 R&D or a proration by operating months instead, so
-  for 2022 this is an estimate.
+  1 October), the year's rate is prorated by months, as 公告2022年第28号 第二条 allows when the
+  actual fourth-quarter R&D is not separately known: (9 × 75 % + 3 × 100 %) / 12 = 81.25 %. The
+  branch label says so; a firm with its actual Q4 figures may file differently.
 - Where several types fit, the first in the order above applies; with the rates as they stand
   that is always the most favourable one.
 - A tech-based SME is a firm with ``tech_sme_number`` for the year; a manufacturing firm has
@@ -115,9 +114,9 @@ def _weighting(f: Formula, name: str) -> tuple[bool, str, str]:
         return False, "", ""
     return (
         True,
-        "；年内比例调整，按各比例生效天数加权平均（假设研发费用全年均匀发生）",
-        "; the rate changed during the year: average weighted by the days each rate was in"
-        " force (R&D assumed spread evenly over the year)",
+        "；年内比例调整，按月份比例计算（公告2022年第28号第二条）",
+        "; the rate changed during the year: prorated by months (announcement 2022 No. 28,"
+        " article 2)",
     )
 
 
@@ -150,9 +149,9 @@ def _rate(policy: Policy) -> None:
         kind = f.rule("enterprise_type")
         return f.branches(
             f.when(kind == "excluded", pl.lit(0.0), zh="不适用行业：0", en="excluded industry: 0"),
-            *(_by_type(f, kind, t, lambda name, w: f.param(name, day_weighted=w))
+            *(_by_type(f, kind, t, lambda name, w: f.param(name, weighted=w))
               for t in _types_in_force(f)),
-            _by_type(f, None, GENERAL, lambda name, w: f.param(name, day_weighted=w)),
+            _by_type(f, None, GENERAL, lambda name, w: f.param(name, weighted=w)),
         )  # fmt: skip
 
 
@@ -166,9 +165,9 @@ def _extra_deduction(policy: Policy) -> None:
                    zh="没有可加计扣除的研发费用", en="no deductible R&D expenses"),
             f.when(kind == "excluded", ZERO, zh="不适用行业：不加计扣除",
                    en="excluded industry: no extra deduction"),
-            *(_by_type(f, kind, t, lambda name, w: f.rate(rd, name, day_weighted=w))
+            *(_by_type(f, kind, t, lambda name, w: f.rate(rd, name, weighted=w))
               for t in _types_in_force(f)),
-            _by_type(f, None, GENERAL, lambda name, w: f.rate(rd, name, day_weighted=w)),
+            _by_type(f, None, GENERAL, lambda name, w: f.rate(rd, name, weighted=w)),
         )  # fmt: skip
 
 
@@ -179,7 +178,7 @@ def _by_type(
     value: Callable[[str, bool], pl.Expr],
 ) -> Branch:
     """The branch for one enterprise type (``kind`` None: the final, general branch); its value
-    is ``value(rate parameter, day-weighted?)``."""
+    is ``value(rate parameter, weighted over the year?)``."""
     name, parameter, zh, en = spec
     weighted, zh_more, en_more = _weighting(f, parameter)
     then = value(parameter, weighted)

@@ -160,6 +160,6 @@ def hitech_certificate_valid(f: Formula) -> pl.Expr:
 
 def changes_within_year(f: Formula, name: str) -> bool:
     """Whether parameter ``name`` takes a new value strictly inside the formula's year (then a
-    rate for the whole year is the day-weighted average of the values in force)."""
+    rate for the whole year is the average of the values in force, by the parameter's weighting)."""
     start, end = dt.date(f.year_value, 1, 1), dt.date(f.year_value + 1, 1, 1)
     return any(start < dated.since < end for dated in f.parameters[name].values)
