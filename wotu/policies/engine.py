@@ -641,29 +641,36 @@ def _branch_value(item: BuiltRule) -> pl.Expr:
 def _join_histories(
     frame: pl.LazyFrame, facts: pl.LazyFrame, histories: Mapping[str, History], year: int
 ) -> pl.LazyFrame:
+    """Join every history value in as few joins as possible: one for all previous-year values,
+    one per window length for sums and counts, one for all "any earlier year" flags."""
+    groups: dict[tuple[str, int], list[History]] = {}
     for history in histories.values():
-        source = history.source
-        if history.kind == "prev":
+        key = ("window", history.years) if history.kind in {"sum", "count"} else (history.kind, 0)
+        groups.setdefault(key, []).append(history)
+    for (kind, years), items in sorted(groups.items()):
+        if kind == "prev":
             other = facts.filter(pl.col("year") == year - 1).select(
-                KEY, pl.col(source).alias(history.column)
+                KEY, *(pl.col(h.source).alias(h.column) for h in items)
             )
-        elif history.kind in {"sum", "count"}:
-            window = facts.filter(pl.col("year").is_between(year - history.years + 1, year))
-            agg = pl.col(source).sum() if history.kind == "sum" else pl.len().cast(pl.Int64)
-            other = window.group_by(KEY).agg(agg.alias(history.column))
-        elif history.kind == "any_before":
+        elif kind == "window":
+            window = facts.filter(pl.col("year").is_between(year - years + 1, year))
+            other = window.group_by(KEY).agg(
+                (pl.col(h.source).sum() if h.kind == "sum" else pl.len().cast(pl.Int64)).alias(
+                    h.column
+                )
+                for h in items
+            )
+        elif kind == "any_before":
             other = (
                 facts.filter(pl.col("year") < year)
                 .group_by(KEY)
-                .agg(pl.col(source).fill_null(False).any().alias(history.column))
+                .agg(pl.col(h.source).fill_null(False).any().alias(h.column) for h in items)
             )
         else:  # pragma: no cover - History kinds are created only by Formula
-            raise PolicyError(
-                f"未知历史类型 {history.kind}", f"unknown history kind {history.kind}"
-            )
+            raise PolicyError(f"未知历史类型 {kind}", f"unknown history kind {kind}")
         frame = frame.join(other, on=KEY, how="left")
-        if history.kind == "any_before":
-            frame = frame.with_columns(pl.col(history.column).fill_null(False))
+        if kind == "any_before":
+            frame = frame.with_columns(pl.col(h.column).fill_null(False) for h in items)
     return frame
 
 
