@@ -46,12 +46,12 @@ deploy-check:
 	$(WOTU) check --deploy --fail-level WARNING
 
 test-sqlite:
-	DATABASE_URL= $(BIN)/pytest -p no:cacheprovider
+	DATABASE_URL= $(BIN)/pytest -p no:cacheprovider -n 2
 
 # PostgreSQL when one is reachable; under CI=true it must be.
 test-postgres:
 	@if $(BIN)/python -m wotu.core.pgcheck "$(PG_URL)"; then \
-		DATABASE_URL=$(PG_URL) $(BIN)/pytest -p no:cacheprovider; \
+		DATABASE_URL=$(PG_URL) $(BIN)/pytest -p no:cacheprovider -n 2; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "CI=true: PostgreSQL at $(PG_URL) is required but not reachable"; exit 1; \
 	else \

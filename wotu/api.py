@@ -25,6 +25,7 @@ from ninja.types import DictStrAny
 from wotu.core.auth import api_auth
 from wotu.core.errors import WotuError
 from wotu.organisations.api import router as organisations_router
+from wotu.policies.api import router as policies_router
 
 
 class ExactNumberParser(Parser):
@@ -47,6 +48,7 @@ api = NinjaAPI(
     parser=ExactNumberParser(),
 )
 api.add_router("/", organisations_router)
+api.add_router("/", policies_router)
 
 
 def problem(request: HttpRequest, status: int, zh: str, en: str, **extra: Any) -> HttpResponse:

@@ -8,14 +8,20 @@ Personas (as in the style guide): alice (bureau officer), bob (finance officer),
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from wotu.core.models import Role, User
 from wotu.organisations.models import EnterpriseYear, Kind, Organisation, Region
 from wotu.organisations.uscc import uscc_build
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 PASSWORD = "wotu-test-password-1"
 
@@ -149,3 +155,41 @@ def frank(laoshan_bank: Organisation) -> User:
 @pytest.fixture
 def gina(db: None) -> User:
     return _user("gina", "", is_superuser=True, is_staff=True)
+
+
+# -- the browser, for tests marked ``browser`` ---------------------------------------------------
+# One Playwright per test session, shared by every app's browser tests: two sync Playwright
+# instances cannot run in the same thread.
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if shutil.which(CHROMIUM) is None and os.environ.get("CI") != "true":
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: Any) -> Iterator[Page]:
+    context = browser.new_context(
+        base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 860}
+    )
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    yield tab
+    context.close()

@@ -4,6 +4,9 @@ DATABASE_URL   any form dj-database-url accepts; default sqlite:///var/wotu.sqli
 SECRET_KEY     required when DEBUG is off
 DEBUG          "1" to turn on debugging (the demo does)
 ALLOWED_HOSTS  comma-separated
+WOTU_TASKS_BACKEND  the django-tasks backend for long jobs; default the database queue
+               (django_tasks_db.DatabaseBackend, run by `wotu db_worker`);
+               django_tasks.backends.immediate.ImmediateBackend runs them in the request
 """
 
 from __future__ import annotations
@@ -45,6 +48,10 @@ INSTALLED_APPS = [
     "django_htmx",
     # Listed so /api/docs serves Swagger UI from ninja's bundled static files, not a CDN.
     "ninja",
+    # Background jobs (policy runs over the registry): django-tasks with its database backend,
+    # so no extra server is needed; `wotu db_worker` executes them.
+    "django_tasks",
+    "django_tasks_db",
     "wotu.core",
     "wotu.organisations",
     "wotu.policies",
@@ -132,10 +139,21 @@ MEDIA_ROOT = VAR_DIR / "media"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Long jobs (policy runs over the registry) are queued in the database and executed by
+# `wotu db_worker`. Tests and the demo build use the immediate backend or run them in-process.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("WOTU_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+
 # Uploads: a facts file may be large; refuse anything bigger than this (bytes).
 WOTU_MAX_UPLOAD_BYTES = int(os.environ.get("WOTU_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+# POST /api/policies/{id}/evaluate reads its JSON body itself (100,000 facts rows are ~60 MB).
+WOTU_MAX_EVALUATE_BYTES = int(os.environ.get("WOTU_MAX_EVALUATE_BYTES", str(200 * 1024 * 1024)))
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads it to send X-CSRFToken

@@ -54,3 +54,42 @@ def can_import_facts(user: User | Any) -> bool:
 
 def can_export_facts(user: User | Any) -> bool:
     return _role(user) in {Role.BUREAU_OFFICER, Role.FINANCE_OFFICER}
+
+
+# --- policies and their runs -------------------------------------------------------------------
+#
+# | role            | catalogue | evaluate rows | create runs | runs, results, totals, compare   |
+# |-----------------|-----------|---------------|-------------|----------------------------------|
+# | bureau officer  | yes       | yes           | yes         | all                              |
+# | finance officer | yes       | no            | no          | all, read only (they pay them)   |
+# | applicant       | yes       | no            | no          | own results and explanations in  |
+# |                 |           |               |             | finished baseline runs; no totals|
+# | expert          | yes       | no            | no          | no                               |
+# | bank officer    | yes       | no            | no          | no                               |
+#
+# The catalogue (rules, parameters, legal references) is published law, so every signed-in role
+# may read it. "Evaluate rows" computes over posted facts and saves nothing. Scenario runs are
+# internal what-ifs: applicants never see them.
+
+
+def can_view_policy_catalogue(user: User | Any) -> bool:
+    return _role(user) is not None
+
+
+def can_evaluate_policies(user: User | Any) -> bool:
+    """Evaluate posted facts rows (nothing is saved): a bureau officer's what-if tool."""
+    return _role(user) == Role.BUREAU_OFFICER
+
+
+def can_create_runs(user: User | Any) -> bool:
+    return _role(user) == Role.BUREAU_OFFICER
+
+
+def can_view_runs(user: User | Any) -> bool:
+    """Every run (baselines and scenarios), its totals, all its results and comparisons."""
+    return _role(user) in {Role.BUREAU_OFFICER, Role.FINANCE_OFFICER}
+
+
+def can_view_own_run_results(user: User | Any) -> bool:
+    """An applicant: its own organisation's results and explanations in finished baseline runs."""
+    return _role(user) == Role.APPLICANT and user.organisation_id is not None

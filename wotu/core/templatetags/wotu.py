@@ -102,6 +102,33 @@ def links_for(user: Any) -> list[Link]:
                 str(_("Download one year's facts as CSV, Excel or Parquet.")),
             )
         )
+    if permissions.can_view_policy_catalogue(user):
+        links.append(
+            Link(
+                "policies",
+                reverse("policies:catalogue"),
+                str(_("Policy catalogue")),
+                str(_("Each policy's rules and dated parameters, with their legal references.")),
+            )
+        )
+    if permissions.can_view_runs(user):
+        links.append(
+            Link(
+                "runs",
+                reverse("policies:runs"),
+                str(_("Policy runs")),
+                str(_("Run a policy for a year, follow it, compare scenarios, export results.")),
+            )
+        )
+    elif permissions.can_view_own_run_results(user):
+        links.append(
+            Link(
+                "explain",
+                reverse("policies:explain_start"),
+                str(_("My policy results")),
+                str(_("How each award or assessment of your organisation was reached.")),
+            )
+        )
     if getattr(user, "is_staff", False):
         links.append(
             Link(

@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from typing import Any
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from wotu.conftest import PASSWORD, facts_row, make_uscc
 from wotu.core.models import User
@@ -28,37 +26,9 @@ from wotu.organisations.models import EnterpriseYear, ImportBatch, Kind, Organis
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    if shutil.which(CHROMIUM) is None and os.environ.get("CI") != "true":
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser, live_server: Any) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 860}
-    )
-    context.set_default_timeout(15_000)
-    tab = context.new_page()
-    yield tab
-    context.close()
+# The ``browser`` and ``page`` fixtures are in wotu/conftest.py, shared by every browser test
+# (one Playwright per test session: two sync Playwright instances cannot share a thread).
 
 
 def sign_in(page: Page, username: str) -> None:
@@ -70,13 +40,13 @@ def sign_in(page: Page, username: str) -> None:
 
 
 ROLES = {
-    "alice": ("bureau_officer", ["registry", "import", "export"]),
-    "bob": ("finance_officer", ["registry", "export"]),
-    "carol": ("expert", []),
-    "dave": ("applicant", ["own"]),
-    "erin": ("applicant", ["own"]),
-    "frank": ("bank_officer", ["registry"]),
-    "gina": ("superuser", ["registry", "import", "export", "admin"]),
+    "alice": ("bureau_officer", ["registry", "import", "export", "policies", "runs"]),
+    "bob": ("finance_officer", ["registry", "export", "policies", "runs"]),
+    "carol": ("expert", ["policies"]),
+    "dave": ("applicant", ["own", "policies", "explain"]),
+    "erin": ("applicant", ["own", "policies", "explain"]),
+    "frank": ("bank_officer", ["registry", "policies"]),
+    "gina": ("superuser", ["registry", "import", "export", "policies", "runs", "admin"]),
 }
 
 

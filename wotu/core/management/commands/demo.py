@@ -146,10 +146,20 @@ def _bank() -> Organisation:
     return found
 
 
+def policy_runs_ensure(build: Build) -> str:
+    """The Qingdao plan and the tech-SME assessment for the newest demo year over the registry,
+    and one scenario (the first-certification R&D cap raised from 300,000 to 500,000)."""
+    from wotu.policies.services import runs_demo_ensure
+
+    bureau = User.objects.filter(role=Role.BUREAU_OFFICER).order_by("id").first()
+    return runs_demo_ensure(year=int(DEMO_YEARS[-4:]), user=bureau)
+
+
 STEPS: list[Step] = [
     Step("准备数据库", "prepare the database", database_prepare),
     Step("生成合成城市", "generate the synthetic city", city_build),
     Step("创建演示账号", "create the demo logins", logins_ensure),
+    Step("运行政策与情景", "run the policies and a scenario", policy_runs_ensure),
 ]
 
 

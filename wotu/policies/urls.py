@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from wotu.policies import views
+
+app_name = "policies"
+
+urlpatterns = [
+    path("", views.catalogue, name="catalogue"),
+    path("explain/", views.explain_start, name="explain_start"),
+    path("runs/", views.run_list, name="runs"),
+    path("runs/new/", views.run_start, name="run_start"),
+    path("runs/<int:pk>/", views.run_detail, name="run"),
+    path("runs/<int:pk>/progress/", views.run_progress, name="run_progress"),
+    path("runs/<int:pk>/export.xlsx", views.run_export, name="run_export"),
+    path("runs/<int:baseline>/compare/<int:scenario>/", views.run_compare, name="compare"),
+    path("<str:policy_id>/", views.policy_detail, name="detail"),
+    path("<str:policy_id>/explain/", views.explanation, name="explain"),
+]
