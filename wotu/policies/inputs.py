@@ -59,8 +59,12 @@ def facts_frame_from_file(path: Path) -> pl.DataFrame:
     return facts_frame_normalise(raw)
 
 
-def facts_frame_normalise(raw: pl.DataFrame) -> pl.DataFrame:
-    """Cast a raw frame (strings or typed) to engine types; report every bad cell."""
+def facts_frame_normalise(
+    raw: pl.DataFrame, *, fen_columns: frozenset[str] = frozenset()
+) -> pl.DataFrame:
+    """Cast a raw frame (strings or typed) to engine types; report every bad cell.
+
+    ``fen_columns`` names money columns that already hold integer fen (from the database)."""
     raw = raw.rename({name: name.replace("\ufeff", "").strip() for name in raw.columns})
     missing = [name for name in REQUIRED if name not in raw.columns]
     if missing:
@@ -69,7 +73,9 @@ def facts_frame_normalise(raw: pl.DataFrame) -> pl.DataFrame:
             f"required columns are missing: {', '.join(missing)}",
         )
     frame = raw.with_row_index("__row", offset=2)
-    casts = {name: _cast(name, frame.schema.get(name)) for name in _contract_present(frame)}
+    casts = {
+        name: _cast(name, frame.schema.get(name), fen_columns) for name in _contract_present(frame)
+    }
     typed = frame.with_columns(**casts)
     errors = _cast_errors(frame, typed, list(casts))
     if errors:
@@ -91,16 +97,23 @@ def _contract_present(frame: pl.DataFrame) -> Iterable[str]:
     return [c.name for c in COLUMNS if c.name in frame.columns]
 
 
-def _cast(name: str, dtype: pl.DataType | None) -> pl.Expr:
+def _fen(decimal: pl.Expr) -> pl.Expr:
+    """Yuan (a Decimal with 6 places) to integer fen, rounded half-up like the importer
+    (Polars' own decimal casts round half to even: 0.125 would become 0.12)."""
+    micro = (decimal * 1_000_000).cast(pl.Int128, strict=False)
+    magnitude = (micro.abs() + 5_000) // 10_000
+    negative = pl.lit(0, dtype=pl.Int128) - magnitude
+    return pl.when(micro < 0).then(negative).otherwise(magnitude).cast(pl.Int64, strict=False)
+
+
+def _cast(name: str, dtype: pl.DataType | None, fen_columns: frozenset[str]) -> pl.Expr:
     column = pl.col(name)
     is_text = dtype == pl.String
     if name in MONEY:
-        if is_text:
-            text = column.str.strip_chars().str.replace_all(",", "")
-            decimal = text.cast(pl.Decimal(20, 2), strict=False)
-        else:
-            decimal = column.cast(pl.Decimal(20, 2), strict=False)
-        return (decimal * 100).cast(pl.Int64, strict=False)
+        if dtype in (pl.Int64, pl.Int32) and name in fen_columns:
+            return column.cast(pl.Int64)
+        source = column.str.strip_chars().str.replace_all(",", "") if is_text else column
+        return _fen(source.cast(pl.Decimal(38, 6), strict=False))
     if name in BOOLS:
         if is_text:
             lowered = column.str.strip_chars().str.to_lowercase()
@@ -180,26 +193,35 @@ def _defaults(frame: pl.DataFrame) -> pl.DataFrame:
 
 def facts_frame_from_db(*, years: Iterable[int] | None = None) -> pl.DataFrame:
     """The registry's facts (enterprises with a USCC) in engine types."""
+    from django.db.models import BigIntegerField, F
+    from django.db.models.functions import Cast, Round
+
     from wotu.organisations.models import EnterpriseYear
 
     fields = [c.name for c in COLUMNS if c.name != "uscc"]
     queryset = EnterpriseYear.objects.filter(organisation__uscc__isnull=False)
     if years is not None:
         queryset = queryset.filter(year__in=sorted(set(years)))
+    # Money comes out of the database as integer fen computed in SQL (exact: every stored
+    # amount has at most 2 decimals and 15 significant digits), so no Decimal is built per cell.
+    fen = {f"{name}__fen": Cast(Round(F(name) * 100), BigIntegerField()) for name in MONEY}
+    names = [f"{name}__fen" if name in MONEY else name for name in fields]
     rows = list(
-        queryset.order_by("organisation__uscc", "year").values_list("organisation__uscc", *fields)
+        queryset.annotate(**fen)
+        .order_by("organisation__uscc", "year")
+        .values_list("organisation__uscc", *names)
     )
     raw = pl.DataFrame(
         rows,
         schema={"uscc": pl.String, **{name: _db_type(name) for name in fields}},
         orient="row",
     )
-    return facts_frame_normalise(raw)
+    return facts_frame_normalise(raw, fen_columns=frozenset(MONEY))
 
 
 def _db_type(name: str) -> pl.DataType:
     if name in MONEY:
-        return pl.Decimal(20, 2)
+        return pl.Int64()
     if name in BOOLS:
         return pl.Boolean()
     if name in COUNTS or name in YEARS:

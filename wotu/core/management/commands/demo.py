@@ -12,7 +12,11 @@ WhiteNoise either way.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
 import unicodedata
 from argparse import ArgumentParser
 from collections.abc import Callable
@@ -208,7 +212,25 @@ class Command(BaseCommand):
         if not options["no_serve"]:
             # WhiteNoise serves the files through the finders; it only warns if this is missing.
             Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+            self._serve(addrport)
+
+    def _serve(self, addrport: str) -> None:
+        """Serve the web app, with a task worker beside it so that policy runs started in the
+        browser are executed (they are queued in the database); the worker stops with us."""
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "wotu.cli", "db_worker"], env=os.environ.copy()
+        )
+        self.stdout.write("后台任务进程已启动 / background task worker started")
+        # `kill` or a service manager stops us with SIGTERM: stop the worker with us.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
             call_command("runserver", addrport, use_reloader=False)
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
 
     def _print_logins(self, build: Build, addrport: str) -> None:
         header = ("角色 / role", "用户名 / username", "密码 / password", "所属单位 / organisation")

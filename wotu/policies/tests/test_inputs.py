@@ -1,0 +1,65 @@
+"""Facts as the engine reads them: the same numbers from a file, posted rows or the registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from wotu.organisations.models import Organisation
+from wotu.organisations.services import facts_import
+from wotu.policies.inputs import FactsInputError, facts_frame_from_db, facts_frame_from_file
+from wotu.policies.tests.test_specs import spec_frame
+
+
+@pytest.mark.parametrize(
+    ("written", "fen"),
+    [("1234.445", 123445), ("0.125", 13), ("0.124", 12), ("1,000.005", 100001), ("7", 700)],
+)
+def test_money_with_more_than_two_decimals_rounds_half_up_like_the_importer(
+    written: str, fen: int
+) -> None:
+    frame = spec_frame([{"uscc": "A", "year": 2023, "revenue": written}])
+
+    assert frame["revenue"].item() == fen
+
+
+def test_a_cell_that_is_not_money_is_reported_with_its_row(tmp_path: Path) -> None:
+    path = tmp_path / "facts.csv"
+    pl.DataFrame(
+        {
+            "uscc": ["A", "B"],
+            "name": ["甲", "乙"],
+            "year": ["2023", "2023"],
+            "registered_on": ["2010-01-01", "2010-01-01"],
+            "employees": ["1", "1"],
+            "st_staff": ["0", "0"],
+            "revenue": ["10", "lots"],
+            "rd_expense": ["0", "0"],
+        }
+    ).write_csv(path)
+
+    with pytest.raises(FactsInputError) as caught:
+        facts_frame_from_file(path)
+
+    assert [(e.row, e.column, e.value) for e in caught.value.errors] == [(3, "revenue", "lots")]
+
+
+def test_the_registry_gives_the_same_frame_as_the_file_it_was_imported_from(
+    db: None, tmp_path: Path
+) -> None:
+    from wotu.organisations.synth import city_generate, city_write
+
+    path = tmp_path / "city.csv"
+    city_write(
+        rows=city_generate(enterprises=60, first_year=2021, last_year=2023, seed=5), path=path
+    )
+    assert facts_import(path=path).ok
+    assert Organisation.objects.count() >= 60
+
+    from_file = facts_frame_from_file(path).sort("uscc", "year")
+    from_db = facts_frame_from_db().sort("uscc", "year")
+
+    shared = [c for c in from_file.columns if c in from_db.columns]
+    assert from_db.select(shared).equals(from_file.select(shared))
