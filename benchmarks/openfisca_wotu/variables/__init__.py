@@ -1,0 +1,1 @@
+"""The package's variables: inputs (facts), Qingdao awards and high-tech conditions."""
