@@ -204,30 +204,70 @@ def basis_expr(plan: Plan, outputs: list[str] | None = None) -> pl.Expr:
     return pl.concat_str(parts, separator=" | ")
 
 
+def basis_series(plan: Plan, frame: pl.DataFrame, outputs: list[str] | None = None) -> pl.Series:
+    """The same text as :func:`basis_expr`, for every row of ``frame``, but each branch's text
+    is built only on the rows that took that branch (a when/then chain would build every
+    branch's text on every row). All pieces run in one ``collect_all``."""
+    names = outputs or list(plan.policy.outputs)
+    if frame.height == 0:
+        return pl.Series("basis", [], dtype=pl.String)
+    indexed = frame.lazy().with_row_index("__row")
+    queries: list[pl.LazyFrame] = []
+    spans: list[tuple[str, int, int]] = []
+    for name in names:
+        item = plan.rules[name]
+        index = pl.col(name + BRANCH_SUFFIX)
+        start = len(queries)
+        for number in range(len(item.branches.items)):
+            queries.append(
+                indexed.filter(index == number).select("__row", _branch_text(plan, item, number))
+            )
+        queries.append(indexed.filter(index.is_null()).select("__row", pl.lit(f"{name}=—")))
+        spans.append((name, start, len(queries)))
+    collected = pl.collect_all(queries)
+    columns = []
+    for name, start, end in spans:
+        part = pl.concat([c.rename({c.columns[1]: "text"}) for c in collected[start:end]])
+        columns.append(part.sort("__row").get_column("text").alias(name))
+    if len(columns) == 1:
+        return columns[0].alias("basis")
+    return (
+        pl.DataFrame(columns)
+        .select(pl.concat_str(pl.all(), separator=" | "))
+        .to_series()
+        .alias("basis")
+    )
+
+
+def _branch_text(plan: Plan, item: BuiltRule, number: int) -> pl.Expr:
+    name = item.rule.name
+    branch = item.branches.items[number]
+    pieces: list[pl.Expr] = [
+        pl.lit(f"{name}="),
+        _fmt(plan, name),
+        pl.lit(f" ← {branch.zh} / {branch.en}"),
+    ]
+    for used in item.needs[number]:
+        if used.startswith(PARAM_PREFIX):
+            key = used.removeprefix(PARAM_PREFIX)
+            dated = plan.used_parameters[key]
+            parameter = plan.parameter(key)
+            pieces.append(
+                pl.lit(
+                    f"; {key}={display(dated.value, parameter.unit)} [{dated.reference.short()}]"
+                )
+            )
+        else:
+            pieces += [pl.lit(f"; {used}="), _fmt(plan, used)]
+    return pl.concat_str(pieces, ignore_nulls=False).fill_null(pl.lit(f"{name}=—")).alias("text")
+
+
 def _rule_basis(plan: Plan, item: BuiltRule) -> pl.Expr:
     name = item.rule.name
     index = pl.col(name + BRANCH_SUFFIX)
     chain: Any = None
-    for number, branch in enumerate(item.branches.items):
-        pieces: list[pl.Expr] = [
-            pl.lit(f"{name}="),
-            _fmt(plan, name),
-            pl.lit(f" ← {branch.zh} / {branch.en}"),
-        ]
-        for used in item.needs[number]:
-            if used.startswith(PARAM_PREFIX):
-                key = used.removeprefix(PARAM_PREFIX)
-                dated = plan.used_parameters[key]
-                parameter = plan.parameter(key)
-                pieces.append(
-                    pl.lit(
-                        f"; {key}={display(dated.value, parameter.unit)}"
-                        f" [{dated.reference.short()}]"
-                    )
-                )
-            else:
-                pieces += [pl.lit(f"; {used}="), _fmt(plan, used)]
-        text = pl.concat_str(pieces, ignore_nulls=False).fill_null(pl.lit(f"{name}=—"))
+    for number in range(len(item.branches.items)):
+        text = _branch_text(plan, item, number)
         condition = index == number
         chain = (pl.when(condition) if chain is None else chain.when(condition)).then(text)
     result: pl.Expr = chain.otherwise(pl.lit(f"{name}=—"))

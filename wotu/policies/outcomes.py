@@ -33,7 +33,7 @@ from wotu.core.districts import DISTRICTS
 from wotu.core.errors import WotuError
 from wotu.policies.catalog import CATALOGUE, policy_get
 from wotu.policies.engine import Plan, Policy, PolicyError, evaluate
-from wotu.policies.explain import basis_expr, explain_rows, is_money
+from wotu.policies.explain import basis_series, explain_rows, is_money
 from wotu.policies.parameters import ParameterError, ParameterSet
 
 KIND_LABELS = {"evaluate": ("奖励类", "an award"), "assess": ("评估类", "an assessment")}
@@ -199,14 +199,15 @@ def awards_frame(outcome: Outcome, *, basis: bool = True) -> pl.DataFrame:
     parts = []
     result = outcome.result
     for scheme in award_schemes(outcome.policy):
-        text = basis_expr(outcome.plan, [scheme]) if basis else pl.lit("")
+        paid = result.filter(pl.col(scheme).fill_null(0) > 0)
+        text = basis_series(outcome.plan, paid, [scheme]) if basis else pl.lit("")
         parts.append(
-            result.filter(pl.col(scheme).fill_null(0) > 0).select(
+            paid.select(
                 pl.col("uscc"),
                 pl.lit(outcome.year, dtype=pl.Int64).alias("year"),
                 pl.lit(scheme).alias("scheme"),
                 pl.col(scheme).cast(pl.Int64).alias("amount_fen"),
-                text.alias("basis"),
+                pl.lit(text).alias("basis") if basis else text.alias("basis"),
                 _text("name", result),
                 _text("district_code", result),
             )
@@ -261,7 +262,7 @@ def assessments_frame(outcome: Outcome, *, with_names: bool = False) -> pl.DataF
         pl.col("uscc"),
         pl.lit(outcome.year, dtype=pl.Int64).alias("year"),
         *columns,
-        basis_expr(plan).alias("basis"),
+        pl.lit(basis_series(plan, result)).alias("basis"),
         *names,
     )
 

@@ -306,3 +306,24 @@ def test_the_basis_column_explains_every_row_at_once(params: ParameterSet) -> No
     )
     assert "10.00" in basis[1] and "has R&D" in basis[1]
     assert basis[2].startswith("toy.award=0.00 ← 无研发 / no R&D")
+
+
+@pytest.mark.parametrize(
+    "policy_id",
+    ["qingdao-wotu-2021", "cn-tech-sme-2017", "cn-hitech-2016", "cn-rd-super-deduction"],
+)
+def test_the_branch_by_branch_basis_is_the_same_text_as_the_expression(policy_id: str) -> None:
+    from wotu.organisations.facts import EXPORT_COLUMNS
+    from wotu.organisations.synth import city_generate
+    from wotu.policies.catalog import policy_get
+    from wotu.policies.explain import basis_series
+    from wotu.policies.tests.test_specs import spec_frame
+
+    names = [name for name, _ in EXPORT_COLUMNS]
+    rows = city_generate(enterprises=150, first_year=2021, last_year=2023, seed=11)
+    frame = spec_frame([dict(zip(names, row, strict=True)) for row in rows])
+    plan, result = evaluate(policy_get(policy_id), frame.lazy(), year=2023)
+
+    expected = result.select(basis_expr(plan).alias("basis")).to_series()
+
+    assert basis_series(plan, result).to_list() == expected.to_list()
