@@ -112,6 +112,9 @@ def _cast(name: str, dtype: pl.DataType | None, fen_columns: frozenset[str]) -> 
     if name in MONEY:
         if dtype in (pl.Int64, pl.Int32) and name in fen_columns:
             return column.cast(pl.Int64)
+        if isinstance(dtype, pl.Decimal) and (dtype.scale or 0) <= 2:
+            # A decimal with at most 2 places is already exact fen underneath (Parquet files).
+            return column.cast(pl.Decimal(38, 2)).to_physical().cast(pl.Int64, strict=False)
         source = column.str.strip_chars().str.replace_all(",", "") if is_text else column
         return _fen(source.cast(pl.Decimal(38, 6), strict=False))
     if name in BOOLS:
@@ -133,7 +136,10 @@ def _cast(name: str, dtype: pl.DataType | None, fen_columns: frozenset[str]) -> 
         return column.cast(pl.Int64, strict=False)
     if name == "registered_on":
         if is_text:
-            return column.str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
+            # Excel cells read as text carry a time ("2016-04-18 00:00:00"); the importer also
+            # accepts "/" and "." as separators.
+            text = column.str.strip_chars().str.slice(0, 10).str.replace_all(r"[/.]", "-")
+            return text.str.to_date("%Y-%m-%d", strict=False)
         return column.cast(pl.Date, strict=False)
     return column.cast(pl.String).str.strip_chars()
 

@@ -63,3 +63,17 @@ def test_the_registry_gives_the_same_frame_as_the_file_it_was_imported_from(
 
     shared = [c for c in from_file.columns if c in from_db.columns]
     assert from_db.select(shared).equals(from_file.select(shared))
+
+
+def test_csv_xlsx_and_parquet_files_give_the_same_frame(tmp_path: Path) -> None:
+    from wotu.organisations.synth import city_generate, city_write
+
+    rows = city_generate(enterprises=40, first_year=2022, last_year=2023, seed=9)
+    frames = []
+    for suffix in (".csv", ".xlsx", ".parquet"):
+        path = tmp_path / f"city{suffix}"
+        city_write(rows=rows, path=path)
+        frames.append(facts_frame_from_file(path).sort("uscc", "year"))
+
+    assert frames[0].equals(frames[2])
+    assert frames[0].equals(frames[1])
