@@ -1,13 +1,16 @@
 """The floor: the four policies' rules for one year written directly in Polars, no engine.
 
-    .venv/bin/python -m benchmarks.floor --facts city.parquet --out DIR [--year 2023]
+    .venv/bin/python -m benchmarks.floor --facts city.parquet --out DIR [--year 2023] [--no-basis]
 
 What `benchmarks/policies_engine.py` measures Wotu against: the fastest pipeline a careful
 engineer would hand-write for the same file and the same outputs — read the Parquet, money to
 integer fen, the history joins (previous year, three-year sums, "ever in the listing pool")
 done once for all four policies, every rule as a plain Polars expression, the same award and
-assessment tables written to Parquet (``zstd``), but no ``basis`` column, no parameter files,
-no validation of the cells and no dependency resolution. Parameters are the values in force in
+assessment tables written to Parquet (``zstd``) with a hand-written ``basis`` column (each
+output's value, the branch that applied in Chinese and English, that branch's inputs and the
+parameters it used with their references — the same text as Wotu's, built with when/then chains
+of ``concat_str``; ``--no-basis`` leaves it out), but no parameter files, no validation of the
+cells and no dependency resolution. Parameters are the values in force in
 2023 and 2024, written as constants (the catalogue's YAML holds them with their references).
 
 Money is exact like Wotu's: Int64 fen, rates applied as integer fractions rounded half-up to
@@ -128,6 +131,56 @@ def bands(numerator: pl.Expr, denominator: pl.Expr, table: tuple[tuple[int, int]
     return result
 
 
+# ---- basis: the explanation column, hand-written ---------------------------------------------
+# For each output: its value, the branch that applied (Chinese / English), that branch's inputs
+# and the parameters it used with their legal references — the information Wotu's `basis`
+# carries, written the way one would hand-code it: a when/then chain of concatenated strings.
+
+PLAN = "青岛市高新技术企业培育“沃土计划”（2021—2024年）"
+HT = "国科发火〔2016〕32号《高新技术企业认定管理办法》"
+SME = "国科发政〔2017〕115号《科技型中小企业评价办法》"
+CIT = "《中华人民共和国企业所得税法》"
+NO_7 = "财政部 税务总局公告2023年第7号 第一条"
+CERT_VALID = f"hitech.cert_valid_years=3 [{HT} 第九条]"
+EXCLUDED_TEXT = (
+    "excluded_industries=" + ", ".join(EXCLUDED_INDUSTRIES)
+    + " [财税〔2015〕119号《关于完善研究开发费用税前加计扣除政策的通知》 第四条]"
+)  # fmt: skip
+
+
+def txt(name: str | pl.Expr) -> pl.Expr:
+    """A value as text; missing as "—"."""
+    column = pl.col(name) if isinstance(name, str) else name
+    return column.cast(pl.String).fill_null("—")
+
+
+def yuan(name: str | pl.Expr) -> pl.Expr:
+    """Fen as yuan text ("1234.05"); missing as "—"."""
+    fen = pl.col(name) if isinstance(name, str) else name
+    sign = pl.when(fen < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    cents = (fen.abs() % 100).cast(pl.String).str.zfill(2)
+    return pl.concat_str([sign, (fen.abs() // 100).cast(pl.String), pl.lit("."), cents]).fill_null(
+        "—"
+    )
+
+
+def said(*pieces: str | pl.Expr) -> pl.Expr:
+    """Concatenate literal text and value expressions."""
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in pieces])
+
+
+def chain(branches: list[tuple[pl.Expr, pl.Expr]], otherwise: pl.Expr) -> pl.Expr:
+    out: Any = None
+    for condition, text in branches:
+        out = (pl.when(condition) if out is None else out.when(condition)).then(text)
+    result: pl.Expr = out.otherwise(otherwise) if out is not None else otherwise
+    return result
+
+
+def joined(parts: list[pl.Expr]) -> pl.Expr:
+    return pl.concat_str(parts, separator=" | ").alias("basis")
+
+
 # ---- reading -----------------------------------------------------------------------------------
 
 
@@ -170,6 +223,7 @@ def base_frame(facts: pl.DataFrame, year: int) -> pl.DataFrame:
             pl.col("rd_expense").sum().alias("rd_3y"),
             pl.col("revenue").sum().alias("revenue_3y"),
             pl.col("rd_expense_domestic").sum().alias("domestic_3y"),
+            pl.len().cast(pl.Int64).alias("years_3y"),
         )
     )
     pooled = (
@@ -203,8 +257,8 @@ def optional(frame: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Expr:
 # ---- qingdao-wotu-2021 ---------------------------------------------------------------------------
 
 
-def qingdao(base: pl.DataFrame, year: int) -> pl.DataFrame:
-    """One row per positive award: uscc, year, scheme, amount_cny, name, district_code."""
+def qingdao(base: pl.DataFrame, year: int, *, basis: bool = False) -> pl.DataFrame:
+    """One row per positive award: uscc, year, scheme, amount_cny, [basis,] name, district_code."""
     rd_increase = pl.when(pl.col("rd_expense_prev").is_not_null()).then(
         pl.col("rd_expense") - pl.col("rd_expense_prev")
     )
@@ -221,7 +275,8 @@ def qingdao(base: pl.DataFrame, year: int) -> pl.DataFrame:
         frame.filter(eligible)
         .sort(["rd_increase", "uscc"], descending=[True, False])
         .head(GROWTH_TOP_N)
-        .select("uscc", pl.lit(True).alias("top200"))
+        .with_row_index("rd_growth_rank", offset=1)
+        .select("uscc", pl.lit(True).alias("top200"), pl.col("rd_growth_rank").cast(pl.Int64))
     )
     candidate = (pl.col("tech_sme_number") != "") & ~pl.col("cert_valid")
     ip_points: Any = pl.when(pl.col("ip_class1") >= 1).then(IP_CLASS1)
@@ -287,6 +342,25 @@ def qingdao(base: pl.DataFrame, year: int) -> pl.DataFrame:
             pl.lit(0, dtype=pl.Int64).alias("qingdao.loan_interest_subsidy"),  # no loans table
         )
     )
+    wide = (
+        frame.join(top, on="uscc", how="left")
+        .join(pool, on="uscc", how="left")
+        .select(
+            "hitech_first_cert_year",
+            "rd_deductible",
+            "hitech_cert_year",
+            "in_listing_pool",
+            "lp_increase",
+            "pool_before",
+            "rd_increase",
+            "rd_growth_rank",
+            growth.alias("growth"),
+        )
+        if basis
+        else None
+    )
+    if basis:
+        return qingdao_with_basis(awards, wide, year)
     long = awards.unpivot(
         index=["uscc", "name", "district_code"],
         on=list(QINGDAO_AWARDS),
@@ -307,6 +381,75 @@ def qingdao(base: pl.DataFrame, year: int) -> pl.DataFrame:
     )
 
 
+def qingdao_with_basis(awards: pl.DataFrame, wide: Any, year: int) -> pl.DataFrame:
+    """The awards long, each with its basis: the branch that paid, its inputs and parameters."""
+    frame = pl.concat([awards, wide], how="horizontal")
+    first = f"[{PLAN} 高企首次认定奖励]"
+    listing = f"[{PLAN} 高企上市培育库]"
+    growth = f"[{PLAN} 企业研发投入增长奖励]"
+    pool = f"[{PLAN} 高企培育库]"
+    capped = pl.col("qingdao.listing_pool_rd_growth") >= LISTING_RD_CAP
+    texts = {
+        "qingdao.hitech_first_cert": said(
+            " ← 本年度首次认定为高新技术企业 / first certified as high-tech this year;"
+            " hitech_first_cert_year=", txt("hitech_first_cert_year"),
+            "; rd_deductible=", yuan("rd_deductible"),
+            f"; hitech_first_cert.base=¥150,000.00 {first}; hitech_first_cert.rd_cap=¥300,000.00"
+            f" {first}; hitech_first_cert.rd_rate=10% {first}",
+        ),
+        "qingdao.hitech_recert": said(
+            " ← 本年度重新认定（首次认定在以前年度） / re-certified this year (first certified"
+            " earlier); hitech_cert_year=", txt("hitech_cert_year"),
+            "; hitech_first_cert_year=", txt("hitech_first_cert_year"),
+            f"; hitech_recert.award=¥100,000.00 [{PLAN} 高企重新认定奖励]",
+        ),
+        "qingdao.listing_pool_rd_growth": said(
+            pl.when(capped)
+            .then(pl.lit(" ← 增量的 20% 达到年度上限，按上限 / 20 % of the increase reaches the"
+                         " cap"))
+            .otherwise(pl.lit(" ← 按增量的 20% / 20 % of the increase")),
+            "; in_listing_pool=", txt("in_listing_pool"),
+            "; qingdao.listing_pool_rd_increase=", yuan("lp_increase"),
+            f"; listing_pool.rd_cap=¥3,000,000.00 {listing}; listing_pool.rd_rate=20% {listing}",
+        ),
+        "qingdao.listing_pool_project": said(
+            " ← 本年度首次入库 / first year in the listing pool; in_listing_pool=",
+            txt("in_listing_pool"), "; in_listing_pool@any_before=", txt("pool_before"),
+            f"; listing_pool.project_award=¥200,000.00 {listing}",
+        ),
+        "qingdao.rd_growth_top200": said(
+            " ← 排名在奖励名额内 / ranked within the number rewarded; qingdao.rd_growth_increase=",
+            yuan("rd_increase"), "; qingdao.rd_growth_rank=", txt("rd_growth_rank"),
+            f"; rd_growth.cap=¥500,000.00 {growth}; rd_growth.rate=20% {growth};"
+            f" rd_growth.top_n=200 {growth}",
+        ),
+        "qingdao.cultivation_pool_growth_city": said(
+            " ← 培育库奖励（市级部分） / cultivation pool award: the city's part;"
+            " qingdao.cultivation_pool_growth=", yuan("growth"),
+            f"; cultivation_pool.city_share=50% {pool}",
+        ),
+        "qingdao.cultivation_pool_growth_district": said(
+            " ← 奖励减市级部分 / the award minus the city's part; qingdao.cultivation_pool_growth=",
+            yuan("growth"), "; qingdao.cultivation_pool_growth_city=",
+            yuan("qingdao.cultivation_pool_growth_city"),
+        ),
+    }  # fmt: skip
+    parts = [
+        frame.filter(pl.col(scheme).fill_null(0) > 0).select(
+            "uscc",
+            pl.lit(year, dtype=pl.Int64).alias("year"),
+            pl.lit(scheme).alias("scheme"),
+            to_cny(pl.col(scheme)).alias("amount_cny"),
+            said(f"{scheme}=", yuan(scheme), text).alias("basis"),
+            "name",
+            "district_code",
+        )
+        for scheme, text in texts.items()
+    ]
+    result: pl.DataFrame = pl.concat(parts).sort("uscc", "scheme")
+    return result
+
+
 def to_cny(fen: pl.Expr) -> pl.Expr:
     return (fen.cast(pl.Decimal(20, 0)) * pl.lit(Decimal("0.01"))).cast(pl.Decimal(20, 2))
 
@@ -320,7 +463,7 @@ def share(numerator: str, denominator: str) -> pl.Expr:
     )
 
 
-def hitech(base: pl.DataFrame, year: int) -> pl.DataFrame:
+def hitech(base: pl.DataFrame, year: int, *, basis: bool = False) -> pl.DataFrame:
     days = (pl.lit(f"{year}-12-31").str.to_date() - pl.col("registered_on")).dt.total_days()
     revenue = pl.col("revenue")
     small, medium = revenue <= SMALL_REVENUE_MAX, revenue <= MEDIUM_REVENUE_MAX
@@ -354,7 +497,7 @@ def hitech(base: pl.DataFrame, year: int) -> pl.DataFrame:
         .then(RD_INTENSITY["medium"] / 100)
         .otherwise(RD_INTENSITY["large"] / 100)
     )
-    return base.select(
+    table = base.select(
         "uscc",
         pl.lit(year, dtype=pl.Int64).alias("year"),
         share("rd_3y", "revenue_3y").alias("rd_intensity_3y"),
@@ -366,12 +509,115 @@ def hitech(base: pl.DataFrame, year: int) -> pl.DataFrame:
         (failed == "").alias("conditions_met"),
         failed.alias("failed_conditions"),
     )
+    if not basis:
+        return table
+    unassessed = pl.concat_str(
+        [pl.when(met[cid].is_null()).then(pl.lit(cid)) for cid in HITECH_CONDITIONS],
+        separator=";",
+        ignore_nulls=True,
+    )
+    art = f"{HT} 第十一条第（五）项"
+    small_max = f"hitech.rd_intensity.small_revenue_max=¥50,000,000.00 [{art} 1]"
+    medium_max = f"hitech.rd_intensity.medium_revenue_max=¥200,000,000.00 [{art} 2]"
+    rows = base.select(
+        "rd_3y", "years_3y", "revenue_3y", "domestic_3y", "revenue", "employees", "st_staff",
+        "hitech_revenue", days.alias("days"), unassessed.alias("not_assessed"),
+        *[met[cid].alias(f"met.{cid}") for cid in HITECH_CONDITIONS],
+    )  # fmt: skip
+    frame = pl.concat([table, rows], how="horizontal")
+    conditions = [said(f"; hitech.{cid}=", txt(f"met.{cid}")) for cid in sorted(HITECH_CONDITIONS)]
+    parts = [
+        said(
+            "rd_intensity_3y=", txt("rd_intensity_3y"),
+            " ← 近三年研发费用占销售收入比例 / R&D / sales revenue over the last three years;"
+            " hitech.rd_years=",
+            txt("years_3y"),
+            "; rd_expense@sum3=", yuan("rd_3y"),
+            "; revenue@sum3=", yuan("revenue_3y"),
+        ),
+        said("rd_intensity_required=", txt("rd_intensity_required"), chain(
+            [
+                (
+                    small.fill_null(False),
+                    said(
+                        " ← 最近一年销售收入 ≤ ¥50,000,000.00（含）：近三年研发费用比例须 ≥ 5% /"
+                        " latest revenue ≤ ¥50,000,000.00 (inclusive): R&D intensity must be"
+                        " ≥ 5%; revenue=", yuan("revenue"),
+                        f"; hitech.rd_intensity.small=5% [{art} 1]; {small_max}",
+                    ),
+                ),
+                (
+                    medium.fill_null(False),
+                    said(
+                        " ← 最近一年销售收入在 ¥50,000,000.00 以上至 ¥200,000,000.00（含）：须 ≥ 4%"
+                        " / latest revenue above ¥50,000,000.00 up to ¥200,000,000.00"
+                        " (inclusive): must be ≥ 4%; revenue=", yuan("revenue"),
+                        f"; hitech.rd_intensity.medium=4% [{art} 2]; {medium_max}; {small_max}",
+                    ),
+                ),
+            ],
+            said(
+                " ← 最近一年销售收入 > ¥200,000,000.00：须 ≥ 3% / latest revenue above"
+                " ¥200,000,000.00: must be ≥ 3%; revenue=", yuan("revenue"),
+                f"; hitech.rd_intensity.large=3% [{art} 3]; {medium_max}; {small_max}",
+            ),
+        )),
+        said(
+            "st_staff_ratio=", txt("st_staff_ratio"),
+            " ← 科技人员占职工总数比例 / S&T staff / employees; employees=", txt("employees"),
+            "; st_staff=", txt("st_staff"),
+        ),
+        said(
+            "domestic_rd_share=", txt("domestic_rd_share"),
+            " ← 境内研发费用占全部研发费用比例 / R&D spent in China / all R&D; rd_expense@sum3=",
+            yuan("rd_3y"), "; rd_expense_domestic@sum3=", yuan("domestic_3y"),
+        ),
+        said(
+            "hitech_revenue_share=", txt("hitech_revenue_share"),
+            " ← 高新技术产品（服务）收入占比 / high-tech product/service revenue share;"
+            " hitech_revenue=", yuan("hitech_revenue"), "; revenue=", yuan("revenue"),
+        ),
+        said(
+            "registered_years=", txt("registered_years"),
+            " ← 注册成立年数（按 365 天计的整年） / years since registration (whole 365-day years);"
+            " hitech.registered_days=", txt("days"),
+        ),
+        said("conditions_met=", txt("conditions_met"), chain(
+            [
+                (
+                    pl.col("failed_conditions") != "",
+                    said(
+                        " ← 有未满足的条件（见 failed_conditions） / some conditions fail (see"
+                        " failed_conditions); failed_conditions=", txt("failed_conditions"),
+                    ),
+                ),
+                (
+                    pl.col("not_assessed") != "",
+                    said(
+                        " ← 所评条件均满足；未提供数据的条件未评（见 hitech.not_assessed） / every"
+                        " assessed condition holds; conditions without data were not assessed"
+                        " (see hitech.not_assessed); failed_conditions=", txt("failed_conditions"),
+                        "; hitech.not_assessed=", txt("not_assessed"),
+                    ),
+                ),
+            ],
+            said(
+                " ← 第十一条各项条件均满足 / every condition of art. 11 holds; failed_conditions=",
+                txt("failed_conditions"), "; hitech.not_assessed=", txt("not_assessed"),
+            ),
+        )),
+        said(
+            "failed_conditions=", txt("failed_conditions"),
+            " ← 未满足的条件（按条文顺序） / failed conditions (in article order)", *conditions,
+        ),
+    ]  # fmt: skip
+    return frame.select(*table.columns, joined(parts))
 
 
 # ---- cn-tech-sme-2017 ------------------------------------------------------------------------
 
 
-def tech_sme(base: pl.DataFrame, year: int) -> pl.DataFrame:
+def tech_sme(base: pl.DataFrame, year: int, *, basis: bool = False) -> pl.DataFrame:
     employees, revenue, costs = pl.col("employees"), pl.col("revenue"), pl.col("total_costs")
     assets = pl.col("total_assets")
     staff = bands(pl.col("st_staff"), employees, STAFF_BANDS)
@@ -413,7 +659,7 @@ def tech_sme(base: pl.DataFrame, year: int) -> pl.DataFrame:
         | flag["provincial_rd_institution"]
         | flag["led_standard"]
     )
-    return frame.select(
+    columns: list[str | pl.Expr] = [
         "uscc",
         pl.lit(year, dtype=pl.Int64).alias("year"),
         "staff_points",
@@ -423,13 +669,172 @@ def tech_sme(base: pl.DataFrame, year: int) -> pl.DataFrame:
         basic.alias("basic_conditions_met"),
         direct.alias("direct_qualification"),
         (direct | basic).alias("qualified"),
+    ]
+    if not basis:
+        return frame.select(columns)
+    staff_ref = (
+        "; tech_sme.staff_points=≥30%→20; ≥25%→16; ≥20%→12; ≥15%→8; ≥10%→4"
+        f" [{SME} 第七条第（一）项]"
     )
+    staff_in = ("; employees=", txt("employees"), "; st_staff=", txt("st_staff"), staff_ref)
+    staff_bands = [
+        (30, 20, " ≥ 30%：20 分 / S&T staff / employees ≥ 30%: 20 points"),
+        (25, 16, "在 25%（含）至 30% 之间：16 分 / S&T staff / employees in [25%, 30%): 16 points"),
+        (20, 12, "在 20%（含）至 25% 之间：12 分 / S&T staff / employees in [20%, 25%): 12 points"),
+        (15, 8, "在 15%（含）至 20% 之间：8 分 / S&T staff / employees in [15%, 20%): 8 points"),
+        (10, 4, "在 10%（含）至 15% 之间：4 分 / S&T staff / employees in [10%, 15%): 4 points"),
+    ]
+    ip_ref = f"{SME} 第七条第（三）项"
+    ip_in = ("; ip_class1=", txt("ip_class1"), "; ip_class2=", txt("ip_class2"))
+    ip_bands = [
+        (
+            4,
+            "class2_4_or_more=24",
+            "B",
+            "4 项及以上（B 档） / no Class I, 4 or more Class II IP (band B)",
+        ),
+        (3, "class2_3=18", "C", "3 项（C 档） / no Class I, 3 Class II IP (band C)"),
+        (2, "class2_2=12", "D", "2 项（D 档） / no Class I, 2 Class II IP (band D)"),
+        (1, "class2_1=6", "E", "1 项（E 档） / no Class I, 1 Class II IP (band E)"),
+    ]
+    cond = ("; tech_sme.conditions_1_to_4=", txt("conditions"))
+    min_score = f"; tech_sme.min_score=60 [{SME} 第六条第（五）项]"
+    route_in = {"hitech_cert_year": txt("hitech_cert_year")}
+
+    def route_text() -> list[str | pl.Expr]:  # the inputs read so far, by name
+        return [p for k in sorted(route_in) for p in (f"; {k}=", route_in[k])]
+
+    routes: list[tuple[pl.Expr, pl.Expr]] = [
+        (
+            ~pl.col("conditions"),
+            said(
+                " ← 不满足第六条第（一）至（四）项，不能直接确认 / fails art. 6 items (1)–(4): no"
+                " direct qualification",
+                *cond,
+            ),
+        ),
+    ]
+    labels = [
+        (
+            "cert_valid",
+            None,
+            "拥有有效期内的高新技术企业资格证书（第八条第（一）项） / holds a valid"
+            " high-tech enterprise certificate (art. 8 (1))",
+        ),
+        (
+            "national_st_award",
+            "national_st_award",
+            "近五年获国家级科技奖励且排名前三（第八条第（二）项）"
+            " / national S&T award in the last 5 years, top-3 unit (art. 8 (2))",
+        ),
+        (
+            "provincial_rd_institution",
+            "provincial_rd_institution",
+            "拥有经认定的省部级以上研发机构"
+            "（第八条第（三）项） / recognised provincial-or-higher R&D institution (art. 8 (3))",
+        ),
+        (
+            "led_standard",
+            "led_standard",
+            "近五年主导制定过国际、国家或行业标准（第八条第（四）项） /"
+            " led an international, national or industry standard in 5 years (art. 8 (4))",
+        ),
+    ]
+    for flag_name, column, label in labels:
+        if column is not None:
+            route_in[column] = txt(optional(base, column, pl.Boolean()))
+        test = pl.col("cert_valid") if column is None else flag[flag_name]
+        routes.append((test, said(f" ← {label}", *route_text(), *cond, f"; {CERT_VALID}")))
+    parts = [
+        said("staff_points=", txt("staff_points"), chain(
+            [(pl.col("employees").fill_null(0) <= 0,
+              said(" ← 职工总数为 0：0 分 / no employees: 0 points; employees=", txt("employees")))]
+            + [
+                (at_least(pl.col("st_staff"), employees, percent),
+                 said(f" ← 科技人员占职工总数比例{label.split(' / ')[0]} / "
+                     f"{label.split(' / ', 1)[1]}",
+                      *staff_in))
+                for percent, _, label in staff_bands
+            ],
+            said(" ← 科技人员占职工总数比例低于 10%：0 分 / S&T staff / employees below 10%: 0 "
+                "points",
+                 *staff_in),
+        )),
+        said("rd_points=", txt("rd_points"), chain(
+            [
+                (by_revenue > by_costs, pl.lit(" ← "
+                    "方式一（研发费用占销售收入）得分较高，按方式一计分 /"
+                 " option 1 (R&D / sales revenue) scores higher and counts")),
+                (by_costs > by_revenue, pl.lit(" ← "
+                    "方式二（研发费用占成本费用支出总额）得分较高，按方式二"
+                 "计分 / option 2 (R&D / total costs and expenses) scores higher and counts")),
+            ],
+            pl.lit(" ← 两种方式得分相同，按方式一计分 / both options score the same; option 1 "
+                "counts"),
+        ), "; tech_sme.rd_points_costs=", txt(by_costs), "; tech_sme.rd_points_revenue=",
+           txt(by_revenue)),
+        said("ip_points=", txt("ip_points"), chain(
+            [(pl.col("ip_class1") >= 1,
+              said(" ← Ⅰ类知识产权 1 项及以上（A 档） / at least one Class I IP (band A); "
+                  "ip_class1=",
+                   txt("ip_class1"), f"; tech_sme.ip_points.class1=30 [{ip_ref} A]"))]
+            + [
+                (pl.col("ip_class2") >= count,
+                 said(f" ← 无Ⅰ类，Ⅱ类知识产权 {label}", *ip_in,
+                      f"; tech_sme.ip_points.{points} [{ip_ref} {band}]"))
+                for count, points, band, label in ip_bands
+            ],
+            said(" ← 没有知识产权（F 档）：0 分 / no IP (band F): 0 points", *ip_in),
+        )),
+        said("score=", txt("score"), " ← 综合评价得分 / composite score; ip_points=",
+             txt("ip_points"), "; rd_points=", txt("rd_points"), "; staff_points=",
+             txt("staff_points")),
+        said("basic_conditions_met=", txt("basic_conditions_met"), chain(
+            [
+                (~pl.col("conditions"), said(" ← 不满足第六条第（一）至（四）项 / fails art. 6 "
+                    "items"
+                 " (1)–(4)", *cond)),
+                (pl.col("staff_points") <= 0, said(" ← 科技人员指标得分为 0（第六条第（五）项） / "
+                    "S&T"
+                 " staff points are 0 (art. 6 (5)); staff_points=", txt("staff_points"), *cond)),
+                (pl.col("score") < MIN_SCORE, said(" ← 综合评价得分低于 60 分（第六条第（五）项） /"
+                 " composite score below 60 (art. 6 (5)); score=", txt("score"), "; staff_points=",
+                 txt("staff_points"), *cond, min_score)),
+            ],
+            said(" ← 满足第六条全部条件 / meets every condition of art. 6; score=", txt("score"),
+                 "; staff_points=", txt("staff_points"), *cond, min_score),
+        )),
+        said("direct_qualification=", txt("direct_qualification"), chain(
+            routes,
+            said(" ← 不具备第八条所列情形（未提供的可选列视为不具备） / none of the art. 8 routes"
+                 " (an optional column not given counts as no)", *route_text(), *cond,
+                 f"; {CERT_VALID}"),
+        )),
+        said("qualified=", txt("qualified"), chain(
+            [
+                (pl.col("direct_qualification"), said(" ← 直接确认符合条件（第八条） / qualifies"
+                 " directly (art. 8); direct_qualification=", txt("direct_qualification"))),
+                (pl.col("basic_conditions_met"), said(" ← 满足第六条全部条件（含得分） / meets "
+                    "every"
+                 " condition of art. 6 (with the score); basic_conditions_met=",
+                 txt("basic_conditions_met"), "; direct_qualification=",
+                 txt("direct_qualification"))),
+            ],
+            said(" ← 既不满足第六条，也不能按第八条直接确认 / meets neither art. 6 nor art. 8;"
+                 " basic_conditions_met=", txt("basic_conditions_met"), "; direct_qualification=",
+                 txt("direct_qualification")),
+        )),
+    ]  # fmt: skip
+    return frame.with_columns(columns[1:]).select(
+        "uscc", "year", *[c if isinstance(c, str) else c.meta.output_name() for c in columns[2:]],
+        joined(parts),
+    )  # fmt: skip
 
 
 # ---- cn-rd-super-deduction -------------------------------------------------------------------
 
 
-def rd_super_deduction(base: pl.DataFrame, year: int) -> pl.DataFrame:
+def rd_super_deduction(base: pl.DataFrame, year: int, *, basis: bool = False) -> pl.DataFrame:
     industry = optional(base, "industry", pl.String())
     ic = optional(base, "ic_or_mother_machine", pl.Boolean()).fill_null(False)
     kind = (
@@ -467,7 +872,7 @@ def rd_super_deduction(base: pl.DataFrame, year: int) -> pl.DataFrame:
         .then(RATE_IC[0] / RATE_IC[1])
         .otherwise(1.0)
     )
-    return frame.select(
+    columns: list[str | pl.Expr] = [
         "uscc",
         pl.lit(year, dtype=pl.Int64).alias("year"),
         "enterprise_type",
@@ -475,7 +880,106 @@ def rd_super_deduction(base: pl.DataFrame, year: int) -> pl.DataFrame:
         to_cny(pl.col("extra_deduction")).alias("extra_deduction"),
         pl.when(valid).then(0.15).otherwise(0.25).alias("tax_rate"),
         to_cny(saved).alias("tax_saved"),
+    ]
+    if not basis:
+        return frame.select(columns)
+    kind_col = pl.col("enterprise_type")
+    kinds = {
+        "ic_mother_machine": (
+            "集成电路企业或工业母机企业 / integrated-circuit or industrial mother-machine firm",
+            "rate.ic_mother_machine=120% [财政部 税务总局 国家发展改革委 "
+            "工业和信息化部公告2023年第44号"
+            " 第一条]",
+        ),
+        "manufacturing": ("制造业企业 / manufacturing firm", f"rate.manufacturing=100% [{NO_7}]"),
+        "tech_sme": (
+            "科技型中小企业（有当年入库登记编号） / tech-based SME (registration number for the "
+            "year)",
+            f"rate.tech_sme=100% [{NO_7}]",
+        ),
+        "general": ("一般企业 / general enterprise", f"rate.general=100% [{NO_7}]"),
+    }
+    type_in: list[str | pl.Expr] = []
+    type_branches = [
+        (
+            kind_col == "excluded",
+            said(
+                " ← 属于不适用加计扣除的行业（财税〔2015〕119号第四条，名单待核实） /"
+                " in an excluded industry (Circular 2015 No. 119 art. 4; list unconfirmed); "
+                "industry=",
+                txt(industry),
+                f"; {EXCLUDED_TEXT}",
+            ),
+        ),
+    ]
+    type_in = [
+        "; ic_or_mother_machine=",
+        txt(optional(base, "ic_or_mother_machine", pl.Boolean())),
+        "; industry=",
+        txt(industry),
+    ]
+    extra_in = ("; manufacturing=", txt("manufacturing"))
+    for name, (label, _) in kinds.items():
+        type_branches.append(
+            (
+                kind_col == name,
+                said(
+                    f" ← {label}",
+                    *type_in,
+                    *(() if name == "ic_mother_machine" else extra_in),
+                    *(
+                        ("; tech_sme_number=", txt("tech_sme_number"))
+                        if name in ("tech_sme", "general")
+                        else ()
+                    ),
+                    f"; {EXCLUDED_TEXT}",
+                ),
+            )
+        )
+    tax_hitech = f"tax.hitech=15% [{CIT} 第二十八条第二款]"
+    tax_standard = f"tax.standard=25% [{CIT} 第四条]"
+    cert = ("; hitech_cert_year=", txt("hitech_cert_year"), f"; {CERT_VALID}")
+    parts = [
+        said("enterprise_type=", txt("enterprise_type"), chain(type_branches, pl.lit(""))),
+        said("rate=", txt("rate"), chain(
+            [(kind_col == "excluded", said(" ← 不适用行业：0 / excluded industry: 0; "
+                "enterprise_type=",
+              kind_col))]
+            + [(kind_col == name, said(f" ← {label}; enterprise_type=", kind_col, f"; {ref}"))
+               for name, (label, ref) in kinds.items()],
+            pl.lit(""),
+        )),
+        said("extra_deduction=", yuan("extra_deduction"), chain(
+            [
+                (rd.fill_null(0) <= 0, said(" ← 没有可加计扣除的研发费用 / no deductible R&D "
+                    "expenses;"
+                 " rd_deductible=", yuan(rd))),
+                (kind_col == "excluded", said(" ← 不适用行业：不加计扣除 / excluded industry: no "
+                    "extra"
+                 " deduction; enterprise_type=", kind_col, "; rd_deductible=", yuan(rd))),
+            ]
+            + [(kind_col == name, said(f" ← {label}; enterprise_type=", kind_col,
+                "; rd_deductible=", yuan(rd), f"; {ref}")) for name, (label, ref) in kinds.items()],
+            pl.lit(""),
+        )),
+        said("tax_rate=", txt("tax_rate"), chain(
+            [(valid, said(" ← 有效期内的高新技术企业：15% / valid high-tech enterprise: 15%", *cert,
+              f"; {tax_hitech}"))],
+            said(" ← 一般税率 25% / standard rate 25%", *cert, f"; {tax_standard}"),
+        )),
+        said("tax_saved=", yuan(saved), chain(
+            [(valid, said(" ← 加计扣除额 × 15%（有效期内的高新技术企业） / extra deduction × 15% "
+                "(valid"
+              " high-tech enterprise); extra_deduction=", yuan("extra_deduction"), *cert,
+              f"; {tax_hitech}"))],
+            said(" ← 加计扣除额 × 25% / extra deduction × 25%; extra_deduction=",
+                 yuan("extra_deduction"), *cert, f"; {tax_standard}"),
+        )),
+    ]  # fmt: skip
+    frame = frame.with_columns(
+        rate.alias("rate"), pl.when(valid).then(0.15).otherwise(0.25).alias("tax_rate")
     )
+    return frame.select(*columns, joined(parts))
 
 
 # ---- the pipeline ----------------------------------------------------------------------------
@@ -488,7 +992,7 @@ POLICIES = {
 }
 
 
-def run(facts_path: Path, out: Path, year: int) -> dict[str, Any]:
+def run(facts_path: Path, out: Path, year: int, *, basis: bool = True) -> dict[str, Any]:
     if year not in YEARS_IN_FORCE:
         raise SystemExit(f"the floor's constants are those in force in {YEARS_IN_FORCE}")
     out.mkdir(parents=True, exist_ok=True)
@@ -502,7 +1006,7 @@ def run(facts_path: Path, out: Path, year: int) -> dict[str, Any]:
     tables: dict[str, pl.DataFrame] = {}
     for policy_id, compute in POLICIES.items():
         mark = time.perf_counter()
-        tables[policy_id] = compute(base, year)
+        tables[policy_id] = compute(base, year, basis=basis)
         phases[f"evaluate {policy_id}"] = time.perf_counter() - mark
     mark = time.perf_counter()
     for policy_id, table in tables.items():
@@ -517,7 +1021,7 @@ def run(facts_path: Path, out: Path, year: int) -> dict[str, Any]:
         .iter_rows()
     }
     return {
-        "contender": "floor",
+        "contender": "floor" if basis else "floor-nobasis",
         "rows": facts.height,
         "year_rows": base.height,
         "phases": phases,
@@ -532,8 +1036,9 @@ def main() -> None:
     parser.add_argument("--facts", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--year", type=int, default=2023)
+    parser.add_argument("--no-basis", action="store_true", help="write no basis column")
     options = parser.parse_args()
-    print(json.dumps(run(options.facts, options.out, options.year)))
+    print(json.dumps(run(options.facts, options.out, options.year, basis=not options.no_basis)))
 
 
 if __name__ == "__main__":
