@@ -83,6 +83,7 @@ def child_wotu(facts_path: Path, out: Path, year: int, *, basis: bool) -> dict[s
     """Read → evaluate the four policies → write, as `wotu evaluate`/`wotu assess` do."""
     import polars as pl
 
+    from wotu.policies.engine import evaluate_many
     from wotu.policies.explain import is_money
     from wotu.policies.inputs import facts_frame_from_file
     from wotu.policies.outcomes import (
@@ -92,7 +93,6 @@ def child_wotu(facts_path: Path, out: Path, year: int, *, basis: bool) -> dict[s
         awards_export,
         awards_frame,
         fen_to_cny,
-        outcome_compute,
         policy_for,
     )
 
@@ -126,11 +126,16 @@ def child_wotu(facts_path: Path, out: Path, year: int, *, basis: bool) -> dict[s
     facts = facts_frame_from_file(facts_path)
     phases["read"] = time.perf_counter() - start
     awards_fen: dict[str, int] = {}
-    for policy_id in POLICIES:
-        mark = time.perf_counter()
-        policy = policy_for(policy_id, year=year)
-        outcome = outcome_compute(policy, facts, year=year)
-        phases[f"evaluate {policy_id}"] = time.perf_counter() - mark
+    # All four policies in one query sharing the year filter, history joins and sort.
+    mark = time.perf_counter()
+    policies = [policy_for(policy_id, year=year) for policy_id in POLICIES]
+    evaluated = evaluate_many(policies, facts.lazy(), year=year)
+    outcomes = [
+        Outcome(policy, plan, result, year, policy.parameters)
+        for policy, (plan, result) in zip(policies, evaluated, strict=True)
+    ]
+    phases["evaluate (4 policies together)"] = time.perf_counter() - mark
+    for policy_id, policy, outcome in zip(POLICIES, policies, outcomes, strict=True):
         mark = time.perf_counter()
         if policy.kind == "evaluate":
             table = awards_export(awards_frame(outcome)) if basis else awards_no_basis(outcome)
@@ -557,9 +562,13 @@ def render(results: dict[str, Any]) -> str:
             f" | {rss:,} MiB | {wall / floor_wall:.1f}× / {cpu / floor_cpu:.1f}× |"
         )
     if runs.get("openfisca"):
-        same = ("read", *(f"{step} {policy_id}" for policy_id in POLICIES[:2]
-                          for step in ("evaluate", "table", "write")))  # fmt: skip
-        wotu_two = median([sum(r["phases"][phase] for phase in same) for r in runs["wotu"]])
+        # The shared evaluation of all four policies counts whole: an overestimate for two.
+        same = ("read", "evaluate (4 policies together)",
+                *(f"{step} {policy_id}" for policy_id in POLICIES[:2]
+                  for step in ("evaluate", "table", "write")))  # fmt: skip
+        wotu_two = median(
+            [sum(r["phases"].get(phase, 0.0) for phase in same) for r in runs["wotu"]]
+        )
         of_pipeline = median([r["pipeline"] for r in runs["openfisca"]])
         of_rest = median([r["wall"] - r["pipeline"] for r in runs["openfisca"]])
         lines += [

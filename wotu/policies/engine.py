@@ -592,10 +592,17 @@ def plan_query(plan: Plan, facts: pl.LazyFrame) -> pl.LazyFrame:
 
     The result keeps the inputs, parameter literals, each rule's value and its branch index.
     """
-    year = plan.year
+    return _plan_rules(plan, _year_base(facts, plan.histories, plan.year))
+
+
+def _year_base(facts: pl.LazyFrame, histories: Mapping[str, History], year: int) -> pl.LazyFrame:
+    """The year's rows with the history values joined in, sorted by USCC (the rank tie-break)."""
     frame = facts.filter(pl.col("year") == year)
-    frame = _join_histories(frame, facts, plan.histories, year)
-    frame = frame.sort(KEY)
+    return _join_histories(frame, facts, histories, year).sort(KEY)
+
+
+def _plan_rules(plan: Plan, frame: pl.LazyFrame) -> pl.LazyFrame:
+    """The plan's parameter literals and rule layers on top of a year base."""
     if plan.literals:
         frame = frame.with_columns(**plan.literals)
     for layer in plan.order:
@@ -695,6 +702,41 @@ def evaluate(
     result = plan_query(plan, facts).collect()
     _check_exclusive(plan, result)
     return plan, result
+
+
+def evaluate_many(
+    policies: Sequence[Policy],
+    facts: pl.LazyFrame,
+    *,
+    year: int,
+    parameters: Mapping[str, ParameterSet] | None = None,
+    tables: Mapping[str, pl.LazyFrame] | None = None,
+) -> list[tuple[Plan, pl.DataFrame]]:
+    """Several policies for one year over the same facts, sharing the year filter, the history
+    joins and the sort, all collected together. Each result holds what :func:`evaluate` would
+    give for that policy (plus, harmlessly, the history columns the other policies asked for).
+
+    ``parameters`` maps a policy id to its parameter set (scenario overrides); ``tables`` as
+    for :func:`evaluate`.
+    """
+    for policy in policies:
+        if policy.prepare is not None:
+            facts = policy.prepare(facts, tables or {}, year)
+    available = facts.collect_schema().names()
+    plans = [
+        plan_build(
+            policy, year=year, available=available, parameters=(parameters or {}).get(policy.id)
+        )
+        for policy in policies
+    ]
+    histories: dict[str, History] = {}
+    for plan in plans:
+        histories.update(plan.histories)
+    base = _year_base(facts, histories, year)
+    results = pl.collect_all([_plan_rules(plan, base) for plan in plans])
+    for plan, result in zip(plans, results, strict=True):
+        _check_exclusive(plan, result)
+    return list(zip(plans, results, strict=True))
 
 
 def _check_exclusive(plan: Plan, result: pl.DataFrame) -> None:

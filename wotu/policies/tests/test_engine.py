@@ -23,6 +23,7 @@ from wotu.policies.engine import (
 from wotu.policies.explain import basis_expr, explain_rows, explain_text
 from wotu.policies.parameters import ParameterError, ParameterSet, parameters_load
 
+ALL_POLICIES = ["qingdao-wotu-2021", "cn-tech-sme-2017", "cn-hitech-2016", "cn-rd-super-deduction"]
 YAML = """
 scheme: toy
 parameters:
@@ -310,7 +311,7 @@ def test_the_basis_column_explains_every_row_at_once(params: ParameterSet) -> No
 
 @pytest.mark.parametrize(
     "policy_id",
-    ["qingdao-wotu-2021", "cn-tech-sme-2017", "cn-hitech-2016", "cn-rd-super-deduction"],
+    ALL_POLICIES,
 )
 def test_the_branch_by_branch_basis_is_the_same_text_as_the_expression(policy_id: str) -> None:
     from wotu.organisations.facts import EXPORT_COLUMNS
@@ -327,3 +328,23 @@ def test_the_branch_by_branch_basis_is_the_same_text_as_the_expression(policy_id
     expected = result.select(basis_expr(plan).alias("basis")).to_series()
 
     assert basis_series(plan, result).to_list() == expected.to_list()
+
+
+def test_several_policies_evaluated_together_give_what_each_gives_alone() -> None:
+    from wotu.organisations.facts import EXPORT_COLUMNS
+    from wotu.organisations.synth import city_generate
+    from wotu.policies.catalog import policy_get
+    from wotu.policies.engine import evaluate_many
+    from wotu.policies.tests.test_specs import spec_frame
+
+    names = [name for name, _ in EXPORT_COLUMNS]
+    rows = city_generate(enterprises=200, first_year=2020, last_year=2023, seed=12)
+    frame = spec_frame([dict(zip(names, row, strict=True)) for row in rows]).lazy()
+    policies = [policy_get(policy_id) for policy_id in ALL_POLICIES]
+
+    together = evaluate_many(policies, frame, year=2023)
+
+    for policy, (plan, result) in zip(policies, together, strict=True):
+        alone = evaluate(policy, frame, year=2023)[1]
+        assert plan.policy is policy
+        assert result.select(alone.columns).equals(alone)
