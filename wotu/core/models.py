@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -14,6 +14,31 @@ from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from wotu.organisations.models import Organisation
+
+
+class GuardedModel(models.Model):
+    """A row that refuses ``save()`` and ``delete()`` once :meth:`is_locked` says so (finished
+    runs, ledger entries…). Subclasses define ``is_locked`` and ``locked_error``. Querysets that
+    bypass ``save()`` need their own guard."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.is_locked():
+            raise self.locked_error()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        if self.is_locked():
+            raise self.locked_error()
+        return super().delete(*args, **kwargs)
+
+    def is_locked(self) -> bool:
+        raise NotImplementedError
+
+    def locked_error(self) -> Exception:
+        raise NotImplementedError
 
 
 class Role(models.TextChoices):

@@ -19,6 +19,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from wotu.core.errors import WotuError
+from wotu.core.models import GuardedModel
 from wotu.core.money import money_field
 
 
@@ -60,7 +61,7 @@ class PolicyRunQuerySet(models.QuerySet["PolicyRun"]):
         return super().delete()
 
 
-class PolicyRun(models.Model):
+class PolicyRun(GuardedModel):
     """One evaluation of a policy for a year over the registry (a baseline or a scenario).
 
     ``parameters_hash`` is ``ParameterSet.version_hash()`` of the parameters actually used
@@ -127,27 +128,11 @@ class PolicyRun(models.Model):
         label = f"{self.policy_id} {self.year} #{self.pk}"
         return f"{label} ({self.scenario})" if self.scenario else label
 
-    def save(
-        self,
-        *,
-        force_insert: bool | tuple[models.base.ModelBase, ...] = False,
-        force_update: bool = False,
-        using: str | None = None,
-        update_fields: Iterable[str] | None = None,
-    ) -> None:
-        if self._finished_in_db():
-            raise RunImmutableError
-        super().save(
-            force_insert=force_insert,
-            force_update=force_update,
-            using=using,
-            update_fields=update_fields,
-        )
+    def is_locked(self) -> bool:
+        return self._finished_in_db()
 
-    def delete(self, using: Any = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
-        if self._finished_in_db():
-            raise RunImmutableError
-        return super().delete(using=using, keep_parents=keep_parents)
+    def locked_error(self) -> Exception:
+        return RunImmutableError()
 
     @property
     def is_scenario(self) -> bool:
@@ -209,7 +194,7 @@ class RunResultQuerySet(models.QuerySet["RunResult"]):
         )
 
 
-class RunResult(models.Model):
+class RunResult(GuardedModel):
     """What a run gave one enterprise.
 
     An "evaluate" run has one row per positive award (``scheme`` = the output rule, ``amount``
@@ -251,27 +236,11 @@ class RunResult(models.Model):
     def __str__(self) -> str:
         return f"{self.uscc} {self.scheme or ''} {self.amount or ''}".strip()
 
-    def save(
-        self,
-        *,
-        force_insert: bool | tuple[models.base.ModelBase, ...] = False,
-        force_update: bool = False,
-        using: str | None = None,
-        update_fields: Iterable[str] | None = None,
-    ) -> None:
-        if self._run_finished():
-            raise RunImmutableError
-        super().save(
-            force_insert=force_insert,
-            force_update=force_update,
-            using=using,
-            update_fields=update_fields,
-        )
+    def is_locked(self) -> bool:
+        return self._run_finished()
 
-    def delete(self, using: Any = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
-        if self._run_finished():
-            raise RunImmutableError
-        return super().delete(using=using, keep_parents=keep_parents)
+    def locked_error(self) -> Exception:
+        return RunImmutableError()
 
     def _run_finished(self) -> bool:
         return PolicyRun.objects.filter(pk=self.run_id, status__in=FINISHED).exists()
