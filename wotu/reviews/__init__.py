@@ -1,0 +1,1 @@
+"""Reviews: experts, conflicts, assignment (more to come: scoring, stages, public notice)."""
