@@ -88,9 +88,11 @@ def run(n_apps: int, n_exp: int, k: int, *, lp: bool) -> None:
         bound = lp_bound(instance)
         lp_time = time.perf_counter() - t
         gap = f"{(bound - result.total_affinity) / bound:.2e} (LP {bound:.3f}, {lp_time:.1f} s)"
+    network = "—" if result.network_pairs is None else f"{result.network_pairs:,}"
     print(
         f"| {n_apps} × {n_exp}, K={k}, L={instance.max_load} | {result.allowed_pairs:,} |"
-        f" {result.solver} | {wall:.1f} s | {rss:,.0f} MiB | {result.total_affinity:g} |"
+        f" {network} | {result.solver} | {wall:.1f} s | {rss:,.0f} MiB |"
+        f" {result.total_affinity:g} |"
         f" {min(loads)}–{max(loads)} | {gap} |",
         flush=True,
     )

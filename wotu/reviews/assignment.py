@@ -21,6 +21,35 @@ Solver choice (decided here, reported in the run summary):
   experts could take two experts of one organisation that has both mainland and HK/MO experts:
   the groups then cross and no flow network expresses them.
 
+Large flow networks are solved in two phases (:func:`_solve_flow_pruned`), because nearly all
+allowed pairs of a big instance have affinity 0 and would otherwise each be an arc (10 M arcs
+for 5,000 applications × 2,000 experts). Above ``PRUNE_ABOVE`` (1,000,000) allowed pairs, the
+first phase keeps every pair of non-zero affinity, every pair with an HK/MO expert on an
+application that needs one, and per application a bounded reserve of ``2·demand + 8``
+zero-affinity experts, chosen by a deterministic rotation (application ``i`` starts at expert
+``i·E/A``, so the reserves spread over all experts). That smaller network is solved exactly,
+then checked:
+
+* **Affinity is exact, always.** The pruned result is kept only if it fills every application
+  and its total affinity equals an upper bound valid for the *full* instance: per application,
+  the sum of the ``demand`` largest values among "the best affinity of each organisation's
+  allowed experts, or 0 if that is negative" (at most one expert per organisation; HK/MO
+  minimums and loads relaxed). No assignment of the full instance can exceed it, so reaching it
+  proves the total affinity maximal. With the default 1/0 field match the bound is
+  Σ min(K, number of organisations with a field-matched allowed expert).
+* **Otherwise the full network is solved** (the pruned one infeasible, or the bound not reached,
+  e.g. when experts are contended and some application must take less than its best): the
+  result is then exactly today's single-phase flow, optimal in both criteria.
+* **Load spreading (the tie-break) is optimal within the pruned network** when the pruned
+  result is kept: among assignments using only its pairs, none has a lower convex load cost at
+  the same (maximal) affinity. An assignment using a zero-affinity pair outside the reserve
+  could in principle spread loads better; it is not searched for. Instances of at most
+  ``PRUNE_ABOVE`` allowed pairs (all everyday sizes) are always solved in one phase, optimal in
+  both criteria.
+
+Everything is deterministic: the reserve depends only on indices, and the flow solver on its
+input.
+
 Infeasibility is diagnosed before solving (:func:`assignment_diagnose`), naming the
 applications and the constraint; a flow that still cannot route all demand names the
 applications left short.
@@ -47,6 +76,7 @@ from wotu.organisations.facts_io import table_format, table_read, table_write
 
 REGIONS = ("CN", "HK", "MO")
 MILLI = 1000  # affinity is optimised exactly to 0.001
+PRUNE_ABOVE = 1_000_000  # allowed pairs above which the flow is solved in two phases
 
 IntArray = npt.NDArray[np.int64]
 
@@ -112,6 +142,7 @@ class Result:
     solver: str
     loads: dict[str, int]
     allowed_pairs: int
+    network_pairs: int | None = None  # pair arcs in the flow network solved (None: CP-SAT)
 
     @property
     def total_affinity(self) -> float:
@@ -134,6 +165,7 @@ class _Problem:
     pair_expert: IntArray
     pair_milli: IntArray  # affinity × 1000, rounded
     blocked_orgs: dict[int, set[int]] = field(default_factory=dict)  # repair: taken orgs
+    network_pairs: int | None = None  # set by the flow: pair arcs of the network it kept
 
 
 def _affinity(
@@ -292,6 +324,12 @@ def _diagnose(problem: _Problem) -> list[tuple[str, str]]:
 def _distinct_count(groups: IntArray, values: IntArray, n: int) -> IntArray:
     if groups.size == 0:
         return np.zeros(n, dtype=np.int64)
+    width = int(values.max()) + 1
+    if n * width <= 50_000_000:  # a boolean table: linear, no sort of the pairs
+        seen = np.zeros((n, width), dtype=bool)
+        seen[groups, values] = True
+        counts: IntArray = seen.sum(axis=1).astype(np.int64)
+        return counts
     keys = np.unique(groups * (int(values.max()) + 1) + values)
     return np.bincount(keys // (int(values.max()) + 1), minlength=n).astype(np.int64)
 
@@ -318,7 +356,7 @@ def _solve(problem: _Problem, *, seed: int, solver: str) -> tuple[str, list[int]
     if solver == "flow":
         if not _groups_nest(problem):
             raise ValueError("the group constraints cross: use CP-SAT")
-        return "min-cost flow", _solve_flow(problem)
+        return "min-cost flow", _solve_flow_pruned(problem)
     return "CP-SAT", _solve_cpsat(problem, seed=seed)
 
 
@@ -353,8 +391,97 @@ def _expert_levels(problem: _Problem) -> tuple[IntArray, IntArray]:
     return experts, levels
 
 
+def _affinity_bound(problem: _Problem) -> int:
+    """Upper bound (in milli) on the total affinity of any assignment of the full instance:
+    per application, the ``demand`` best organisations, each at its best allowed expert's
+    affinity clipped at 0 (at most one expert per organisation; loads and HK/MO relaxed)."""
+    n_apps = problem.demand.size
+    if problem.pair_app.size == 0:
+        return 0
+    exp_org = np.array(
+        _codes([e.organisation_id for e in problem.instance.experts]), dtype=np.int64
+    )
+    n_orgs = int(exp_org.max(initial=0)) + 1
+    key = problem.pair_app * n_orgs + exp_org[problem.pair_expert]
+    value = np.maximum(problem.pair_milli, 0)
+    # Best value per (application, organisation): sort by key, then by value descending.
+    order = np.lexsort((-value, key))
+    key, value = key[order], value[order]
+    first = np.ones(key.size, dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    key, value = key[first], value[first]
+    app = key // n_orgs
+    # Per application, its organisations' best values descending; keep the first ``demand``.
+    order = np.lexsort((-value, app))
+    app, value = app[order], value[order]
+    size = np.bincount(app, minlength=n_apps)
+    start = np.cumsum(size) - size
+    rank = np.arange(app.size, dtype=np.int64) - start[app]
+    return int(value[rank < problem.demand[app]].sum())
+
+
+def _reserve(problem: _Problem, *, extra: int = 8) -> npt.NDArray[np.bool_]:
+    """Mask of the allowed pairs kept in the first phase (see the module docstring)."""
+    pa, pe, n_exp = problem.pair_app, problem.pair_expert, problem.capacity.size
+    n_apps = problem.demand.size
+    hkmo = np.array([e.hkmo for e in problem.instance.experts], dtype=bool)
+    keep: npt.NDArray[np.bool_] = (problem.pair_milli != 0) | (hkmo[pe] & (problem.hk_min[pa] > 0))
+    zero = np.nonzero(~keep)[0]  # sorted by application, then expert (np.nonzero order)
+    if zero.size == 0:
+        return keep
+    za, ze = pa[zero], pe[zero]
+    # Rotation: application i ranks its zero pairs from expert offset[i] upwards, wrapping.
+    offset = (np.arange(n_apps, dtype=np.int64) * n_exp) // max(n_apps, 1)
+    size = np.bincount(za, minlength=n_apps)
+    start = np.cumsum(size) - size
+    before = np.bincount(za[ze < offset[za]], minlength=n_apps)  # pairs before the offset
+    index = np.arange(zero.size, dtype=np.int64) - start[za]
+    rank = (index - before[za]) % size[za]
+    keep[zero[rank < 2 * problem.demand[za] + extra]] = True
+    return keep
+
+
+def _sub_problem(problem: _Problem, mask: npt.NDArray[np.bool_]) -> _Problem:
+    return _Problem(
+        instance=problem.instance,
+        demand=problem.demand,
+        hk_min=problem.hk_min,
+        capacity=problem.capacity,
+        base_load=problem.base_load,
+        pair_app=problem.pair_app[mask],
+        pair_expert=problem.pair_expert[mask],
+        pair_milli=problem.pair_milli[mask],
+        blocked_orgs=problem.blocked_orgs,
+    )
+
+
+def _solve_flow_pruned(
+    problem: _Problem, *, prune_above: int = PRUNE_ABOVE, extra: int = 8
+) -> list[int]:
+    """The flow in two phases when the network is large (see the module docstring): the pruned
+    network's answer when it provably has the maximal total affinity, else the full network's.
+    Indices into ``problem``'s allowed pairs."""
+    if problem.pair_app.size > prune_above:
+        mask = _reserve(problem, extra=extra)
+        if int(mask.sum()) < problem.pair_app.size:
+            sub = _sub_problem(problem, mask)
+            try:
+                picks = _solve_flow(sub)
+            except AssignmentInfeasible:
+                picks = None
+            if (
+                picks is not None
+                and len(picks) == int(problem.demand.sum())
+                and int(sub.pair_milli[picks].sum()) == _affinity_bound(problem)
+            ):
+                problem.network_pairs = sub.network_pairs
+                return [int(k) for k in np.nonzero(mask)[0][picks]]
+    return _solve_flow(problem)
+
+
 def _solve_flow(problem: _Problem) -> list[int]:
     """Indices into the allowed pairs chosen by the min-cost flow."""
+    problem.network_pairs = int(problem.pair_app.size)
     experts = problem.instance.experts
     n_apps, n_exp = problem.demand.size, problem.capacity.size
     weight, _ = _weights(problem)
@@ -501,7 +628,13 @@ def _result(problem: _Problem, chosen: tuple[str, list[int]]) -> Result:
     loads = {e.expert_id: int(problem.base_load[j]) for j, e in enumerate(experts)}
     for p in pairs:
         loads[p.expert_id] += 1
-    return Result(pairs=pairs, solver=solver, loads=loads, allowed_pairs=int(problem.pair_app.size))
+    return Result(
+        pairs=pairs,
+        solver=solver,
+        loads=loads,
+        allowed_pairs=int(problem.pair_app.size),
+        network_pairs=problem.network_pairs if solver == "min-cost flow" else None,
+    )
 
 
 def _check_options(instance: Instance) -> None:
@@ -575,7 +708,11 @@ def assignment_repair(
     fresh = _result(problem, chosen)
     pairs = sorted([*kept, *fresh.pairs], key=lambda p: (p.application_id, p.expert_id))
     return Result(
-        pairs=pairs, solver=fresh.solver, loads=fresh.loads, allowed_pairs=fresh.allowed_pairs
+        pairs=pairs,
+        solver=fresh.solver,
+        loads=fresh.loads,
+        allowed_pairs=fresh.allowed_pairs,
+        network_pairs=fresh.network_pairs,
     )
 
 

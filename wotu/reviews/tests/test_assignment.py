@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,6 +14,14 @@ from wotu.reviews.assignment import (
     AssignmentInfeasible,
     Expert,
     Instance,
+    _affinity_bound,
+    _diagnose,
+    _groups_nest,
+    _Problem,
+    _problem,
+    _result,
+    _solve_flow,
+    _solve_flow_pruned,
     assignment_repair,
     assignment_solve,
 )
@@ -225,3 +234,105 @@ def test_every_solution_meets_every_rule_or_the_diagnosis_says_why(
     if result.solver == "min-cost flow":
         other = assignment_solve(instance, seed=seed, solver="cpsat")
         assert other.total_affinity == result.total_affinity
+
+
+# ---- two-phase flow: pruned network, verified against the affinity bound ---------------------
+
+
+def _flow_problem(instance: Instance) -> _Problem | None:
+    problem = _problem(instance)
+    if _diagnose(problem) or not _groups_nest(problem):
+        return None
+    return problem
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    n_apps=st.integers(1, 25),
+    n_exp=st.integers(4, 24),
+    k=st.integers(1, 3),
+    scored=st.booleans(),
+)
+def test_the_pruned_flow_reaches_the_full_flows_total_affinity(
+    seed: int, n_apps: int, n_exp: int, k: int, scored: bool
+) -> None:
+    import random
+
+    instance = _random_instance(seed=seed, n_apps=n_apps, n_exp=n_exp, k=k, hk=True)
+    if scored:  # supplied scores, some negative, some zero, some above 1
+        rng = random.Random(seed)
+        instance.affinity = {
+            (a.application_id, e.expert_id): rng.choice([-1.0, 0.0, 0.0, 0.5, 2.0])
+            for a in instance.applications
+            for e in instance.experts
+            if rng.random() < 0.3
+        }
+    problem = _flow_problem(instance)
+    if problem is None:
+        return
+    try:
+        full = _solve_flow(_problem(instance))
+    except AssignmentInfeasible:
+        with pytest.raises(AssignmentInfeasible):
+            _solve_flow_pruned(problem, prune_above=0, extra=0)
+        return
+    pruned = _solve_flow_pruned(problem, prune_above=0, extra=0)
+    # Then the same total affinity as the full network, and every rule holds
+    assert int(problem.pair_milli[pruned].sum()) == int(problem.pair_milli[full].sum())
+    assert int(problem.pair_milli[full].sum()) <= _affinity_bound(problem)
+    _assert_valid(instance, _result(problem, ("min-cost flow", pruned)))
+    # And the pruned network is kept only when it reaches the bound
+    if (problem.network_pairs or 0) < problem.pair_app.size:
+        assert int(problem.pair_milli[pruned].sum()) == _affinity_bound(problem)
+
+
+def test_the_pruned_network_is_kept_when_it_reaches_the_affinity_bound() -> None:
+    # Given one application and many zero-affinity experts beside two matched ones
+    apps = [Application("A1", "bio", "U1")]
+    experts = [expert("E1", "bio", "X1"), expert("E2", "bio", "X2")]
+    experts += [expert(f"Z{i:02}", "ict", f"Y{i}") for i in range(20)]
+    instance = Instance(apps, experts, per_application=2, max_load=1)
+    problem = _problem(instance)
+    picks = _solve_flow_pruned(problem, prune_above=0, extra=0)
+    # Then the pruned network (2 matched + 4 reserve pairs) answers, at the bound
+    assert problem.network_pairs == 6 < problem.pair_app.size == 22
+    assert int(problem.pair_milli[picks].sum()) == _affinity_bound(problem) == 2000
+
+
+def test_the_full_network_is_solved_when_the_bound_is_not_reached() -> None:
+    # Given two applications contending for the only matched expert, of capacity 1
+    apps = [Application("A1", "bio", "U1"), Application("A2", "bio", "U2")]
+    experts = [expert("E1", "bio", "X1", load=1)]
+    experts += [expert(f"Z{i:02}", "ict", f"Y{i}") for i in range(20)]
+    instance = Instance(apps, experts, per_application=1, max_load=3)
+    problem = _problem(instance)
+    # The bound counts E1 for both, no assignment can: the pruned answer is not proven optimal
+    assert _affinity_bound(problem) == 2000
+    picks = _solve_flow_pruned(problem, prune_above=0, extra=0)
+    # Then the full network was solved, and its optimum (one match) is returned
+    assert problem.network_pairs == problem.pair_app.size == 42
+    assert int(problem.pair_milli[picks].sum()) == 1000
+    _assert_valid(instance, _result(problem, ("min-cost flow", picks)))
+
+
+def test_the_full_network_is_solved_when_the_pruned_one_is_infeasible() -> None:
+    # Given the reserve's two experts already at their maximum load (as in a repair)
+    apps = [Application("A1", "bio", "U1")]
+    experts = [expert(f"Z{i}", "ict", f"Y{i}", load=1) for i in range(6)]
+    instance = Instance(apps, experts, per_application=1, max_load=1)
+    problem = _problem(instance, used=np.array([1, 1, 0, 0, 0, 0], dtype=np.int64))
+    picks = _solve_flow_pruned(problem, prune_above=0, extra=0)
+    # Then the full network routes the demand through a free expert
+    assert problem.network_pairs == 6
+    assert [int(problem.pair_expert[k]) for k in picks] in ([2], [3], [4], [5])
+
+
+def test_a_large_instance_is_solved_on_the_pruned_network_with_exact_affinity() -> None:
+    instance = _random_instance(seed=5, n_apps=60, n_exp=80, k=3)
+    problem = _problem(instance)
+    picks = _solve_flow_pruned(problem, prune_above=0)
+    full = _solve_flow(_problem(instance))
+    assert (problem.network_pairs or 0) < problem.pair_app.size
+    assert int(problem.pair_milli[picks].sum()) == int(problem.pair_milli[full].sum())
+    assert _solve_flow_pruned(_problem(instance), prune_above=0) == picks  # deterministic
