@@ -148,6 +148,11 @@ def _cast_errors(frame: pl.DataFrame, typed: pl.DataFrame, names: list[str]) -> 
     errors: list[FactError] = []
     for name in names:
         original = frame.get_column(name)
+        # A typed column (Parquet, the database) whose cast lost nothing has no bad cells, and a
+        # required one without nulls has no blanks either: skip the scan.
+        lossless = original.dtype != pl.String and original.null_count() == typed[name].null_count()
+        if lossless and (name not in REQUIRED or original.null_count() == 0):
+            continue
         blank = original.is_null()
         if original.dtype == pl.String:
             blank = blank | (original.str.strip_chars() == "")
