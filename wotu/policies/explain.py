@@ -155,8 +155,14 @@ def explain_rows(
         "year": plan.year,
         "uscc": uscc,
         "name": row.get("name"),
-        "outputs": [walker.node(name, seen) for name in names],
+        "outputs": [_walk_output(walker, name, seen) for name in names],
     }
+
+
+def _walk_output(walker: _Walker, name: str, seen: set[str]) -> dict[str, Any]:
+    """An output explained in full once; a later rule that uses it says "see above"."""
+    seen.add(name)
+    return walker.node(name, seen)
 
 
 def explain_text(tree: dict[str, Any]) -> str:

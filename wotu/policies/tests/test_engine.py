@@ -348,3 +348,14 @@ def test_several_policies_evaluated_together_give_what_each_gives_alone() -> Non
         alone = evaluate(policy, frame, year=2023)[1]
         assert plan.policy is policy
         assert result.select(alone.columns).equals(alone)
+
+
+def test_an_output_used_by_a_later_output_is_explained_once(params: ParameterSet) -> None:
+    frame = facts(uscc=["A", "A"], year=[2022, 2023], rd=[100, 200])
+    plan, result = evaluate(toy_policy(params), frame, year=2023)
+
+    tree = explain_rows(plan, result, uscc="A")
+
+    capped = tree["outputs"][1]
+    assert capped["rule"] == "toy.capped"
+    assert capped["rules"] == [{"rule": "toy.award", "see_above": True}]
