@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "wotu.core",
     "wotu.organisations",
     "wotu.policies",
+    "wotu.programmes",
     "wotu.reviews",
 ]
 

@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from wotu.core.errors import WotuError
+
 if TYPE_CHECKING:
     from wotu.organisations.models import Organisation
 
@@ -115,3 +117,73 @@ class ApiToken(models.Model):
     @staticmethod
     def new_raw() -> str:
         return "wotu_" + secrets.token_urlsafe(32)
+
+
+class AuditImmutableError(WotuError):
+    def __init__(self) -> None:
+        super().__init__(
+            "审计事件只能追加，不能修改或删除",
+            "audit events are append-only: they cannot be changed or deleted",
+        )
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AuditImmutableError
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditImmutableError
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise AuditImmutableError
+
+
+class AuditEvent(GuardedModel):
+    """One domain event in the tamper-evident chain (append-only).
+
+    ``hash`` = SHA-256 over ``prev_hash`` and the canonical JSON of the event (see
+    :mod:`wotu.core.audit`). Rows are written only by :func:`wotu.core.audit.audit_record`,
+    inside the transaction of the change they record.
+    """
+
+    at = models.DateTimeField(_("at"))
+    actor = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(_("actor"), max_length=150, blank=True)
+    action = models.CharField(_("action"), max_length=60, db_index=True)
+    subject_type = models.CharField(max_length=60)
+    subject_id = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["subject_type", "subject_id"], name="audit_subject")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} {self.subject_type}:{self.subject_id}"
+
+    def is_locked(self) -> bool:
+        return self.pk is not None
+
+    def locked_error(self) -> Exception:
+        return AuditImmutableError()
+
+
+class AuditChainHead(models.Model):
+    """A single row holding the chain's last hash; appenders lock it so the chain stays linear."""
+
+    last_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+
+    def __str__(self) -> str:
+        return f"#{self.last_id} {self.last_hash[:12]}"

@@ -93,3 +93,37 @@ def can_view_runs(user: User | Any) -> bool:
 def can_view_own_run_results(user: User | Any) -> bool:
     """An applicant: its own organisation's results and explanations in finished baseline runs."""
     return _role(user) == Role.APPLICANT and user.organisation_id is not None
+
+
+# --- programmes, applications and reviews ------------------------------------------------------
+#
+# | role            | programmes & calls | applications                        | review          |
+# |-----------------|--------------------|-------------------------------------|-----------------|
+# | bureau officer  | manage             | all; formal check; stage decisions  | assign, close   |
+# | finance officer | read               | all, read only                      | no              |
+# | expert          | open calls (read)  | only assigned ones, in full only    | declare, score  |
+# |                 |                    | after affirming "no conflict"       | own assignments |
+# | applicant       | open calls (read)  | own organisation's only; never      | no              |
+# |                 |                    | expert identities                   |                 |
+# | bank officer    | open calls (read)  | no                                  | no              |
+# | the public      | notices only       | no (published notice entries only)  | file objections |
+
+
+def can_manage_programmes(user: User | Any) -> bool:
+    return _role(user) == Role.BUREAU_OFFICER
+
+
+def can_read_all_applications(user: User | Any) -> bool:
+    return _role(user) in {Role.BUREAU_OFFICER, Role.FINANCE_OFFICER}
+
+
+def can_apply(user: User | Any) -> bool:
+    return _role(user) == Role.APPLICANT and getattr(user, "organisation_id", None) is not None
+
+
+def is_expert(user: User | Any) -> bool:
+    return _role(user) == Role.EXPERT
+
+
+def can_resolve_objections(user: User | Any) -> bool:
+    return _role(user) == Role.BUREAU_OFFICER
