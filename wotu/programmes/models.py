@@ -186,6 +186,8 @@ class Application(models.Model):
     answers = models.JSONField(_("answers"), default=dict)
     budget = models.JSONField(_("budget lines"), default=dict)
     requested = money_field(_("requested (CNY)"))
+    #: Set when the last scored stage closes above the funding line (what the notice proposes).
+    proposed = money_field(_("proposed (CNY)"), null=True)
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
