@@ -26,6 +26,10 @@ from wotu.core.auth import api_auth
 from wotu.core.errors import WotuError
 from wotu.organisations.api import router as organisations_router
 from wotu.policies.api import router as policies_router
+from wotu.programmes.api import router as programmes_router
+from wotu.programmes.api_challenges import router as challenges_router
+from wotu.reviews.api import router as reviews_router
+from wotu.reviews.api_notice import router as notice_router
 
 
 class ExactNumberParser(Parser):
@@ -49,6 +53,10 @@ api = NinjaAPI(
 )
 api.add_router("/", organisations_router)
 api.add_router("/", policies_router)
+api.add_router("/", programmes_router)
+api.add_router("/", reviews_router)
+api.add_router("/", notice_router)
+api.add_router("/", challenges_router)
 
 
 def problem(request: HttpRequest, status: int, zh: str, en: str, **extra: Any) -> HttpResponse:

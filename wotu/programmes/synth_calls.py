@@ -114,15 +114,17 @@ def _budget(requested: Decimal, rng: np.random.Generator) -> dict[str, str]:
     return {"equipment": f"{equipment:.2f}", "staff": f"{staff:.2f}", "other": f"{other:.2f}"}
 
 
-def quanzhou_applications(*, applicants: int, seed: int) -> list[ApplicationSpec]:
-    """245 applications over ``applicants`` distinct firms (each applies at most once).
+def quanzhou_applications(
+    *, applicants: int, seed: int, count: int = QUANZHOU_APPLICATIONS
+) -> list[ApplicationSpec]:
+    """``count`` (245) applications over ``applicants`` distinct firms (each applies at most once).
 
     Requests are CNY 100–500 k in steps of 10 k with a mean near 230 k, so that about 61 fit
     in the CNY 14.1 M budget as in the seed."""
-    if applicants < QUANZHOU_APPLICATIONS:
-        raise ValueError(f"need {QUANZHOU_APPLICATIONS} applicants, got {applicants}")
+    if applicants < count:
+        raise ValueError(f"need {count} applicants, got {applicants}")
     rng = np.random.default_rng(seed)
-    who = rng.choice(applicants, size=QUANZHOU_APPLICATIONS, replace=False)
+    who = rng.choice(applicants, size=count, replace=False)
     specs = []
     for n, index in enumerate(who.tolist(), start=1):
         code = QUANZHOU_FIELDS[int(rng.integers(0, len(QUANZHOU_FIELDS)))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -129,6 +130,7 @@ def links_for(user: Any) -> list[Link]:
                 str(_("How each award or assessment of your organisation was reached.")),
             )
         )
+    links += _programme_links(user)
     if getattr(user, "is_staff", False):
         links.append(
             Link(
@@ -139,3 +141,57 @@ def links_for(user: Any) -> list[Link]:
             )
         )
     return links
+
+
+def _signed_in(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False))
+
+
+def _public(user: Any) -> bool:
+    return True
+
+
+def _expert_with_record(user: Any) -> bool:
+    from wotu.reviews.selectors import expert_of
+
+    return permissions.is_expert(user) and expert_of(user) is not None
+
+
+def _reads_programmes(user: Any) -> bool:
+    return permissions.can_manage_programmes(user) or permissions.can_read_all_applications(user)
+
+
+# (who, key, url name, title, description) for calls, reviews, notices and challenge tasks.
+PROGRAMME_LINKS: tuple[tuple[Callable[[Any], bool], str, str, Any, Any], ...] = (
+    (_reads_programmes, "programmes", "programmes:list", _("Programmes and calls"),
+     _("Create programmes and calls, open and close them, run the formal check.")),
+    (permissions.can_manage_programmes, "experts", "reviews:experts", _("Expert pool"),
+     _("Experts by field and region; admit Hong Kong and Macao experts.")),
+    (permissions.can_manage_programmes, "stages", "reviews:stages", _("Review stages"),
+     _("Assign experts, follow scoring, close stages.")),
+    (permissions.can_manage_programmes, "notices-manage", "notices:manage",
+     _("Notices and decisions"),
+     _("Publish notices, resolve objections, record committee decisions.")),
+    (permissions.can_read_all_applications, "challenges-manage", "challenges:manage",
+     _("Challenge tasks"), _("Post tasks, review bids, select winners, accept milestones.")),
+    (_expert_with_record, "assignments", "reviews:mine", _("My assignments"),
+     _("Declare conflicts and score the applications assigned to you.")),
+    (permissions.can_apply, "applications", "programmes:mine", _("My applications"),
+     _("Drafts, submissions, status and feedback of your organisation.")),
+    (permissions.can_apply, "bids", "challenges:mine", _("My bids"),
+     _("Your bids for challenge tasks and their milestones.")),
+    (_signed_in, "calls", "programmes:open", _("Open calls"),
+     _("Calls accepting applications now or soon.")),
+    (_public, "notices", "notices:list", _("Public notices"),
+     _("Proposed funding lists on public notice, and decisions.")),
+    (_public, "challenges", "challenges:list", _("Open challenges"),
+     _("Challenge tasks (揭榜挂帅) open for bids.")),
+)  # fmt: skip
+
+
+def _programme_links(user: Any) -> list[Link]:
+    return [
+        Link(key, reverse(url), str(title), str(description))
+        for allowed, key, url, title, description in PROGRAMME_LINKS
+        if allowed(user)
+    ]

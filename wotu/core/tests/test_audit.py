@@ -45,7 +45,7 @@ def test_an_event_cannot_be_changed_or_deleted_through_the_models(alice: User) -
         AuditEvent.objects.all().delete()
 
 
-def _raw(sql: str, params: list[object]) -> None:
+def _raw(sql: str, params: list[str | int]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 

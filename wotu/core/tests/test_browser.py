@@ -40,14 +40,21 @@ def sign_in(page: Page, username: str) -> None:
 
 
 ROLES = {
-    "alice": ("bureau_officer", ["registry", "import", "export", "policies", "runs"]),
-    "bob": ("finance_officer", ["registry", "export", "policies", "runs"]),
-    "carol": ("expert", ["policies"]),
-    "dave": ("applicant", ["own", "policies", "explain"]),
-    "erin": ("applicant", ["own", "policies", "explain"]),
-    "frank": ("bank_officer", ["registry", "policies"]),
-    "gina": ("superuser", ["registry", "import", "export", "policies", "runs", "admin"]),
-}
+    "alice": ("bureau_officer", ["registry", "import", "export", "policies", "runs", "programmes",
+                                 "experts", "stages", "notices-manage", "challenges-manage",
+                                 "calls", "notices", "challenges"]),
+    "bob": ("finance_officer", ["registry", "export", "policies", "runs", "programmes",
+                                "challenges-manage", "calls", "notices", "challenges"]),
+    "carol": ("expert", ["policies", "calls", "notices", "challenges"]),
+    "dave": ("applicant", ["own", "policies", "explain", "applications", "bids", "calls",
+                           "notices", "challenges"]),
+    "erin": ("applicant", ["own", "policies", "explain", "applications", "bids", "calls",
+                           "notices", "challenges"]),
+    "frank": ("bank_officer", ["registry", "policies", "calls", "notices", "challenges"]),
+    "gina": ("superuser", ["registry", "import", "export", "policies", "runs", "programmes",
+                           "experts", "stages", "notices-manage", "challenges-manage", "calls",
+                           "notices", "challenges", "admin"]),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("persona", list(ROLES))

@@ -38,11 +38,11 @@ def test_the_demo_has_a_working_login_for_every_role(db: None, fast_passwords: N
     for login in LOGINS:
         user = authenticate(username=login.username, password=login.password)
         assert user is not None and user.is_superuser == login.superuser
-    applicant = User.objects.get(role=Role.APPLICANT)
+    applicant = User.objects.get(username="applicant")
     assert applicant.organisation is not None
     assert applicant.organisation.kind == Kind.ENTERPRISE
     assert applicant.organisation.years.exists()
-    banker = User.objects.get(role=Role.BANK_OFFICER)
+    banker = User.objects.get(username="bank")
     assert banker.organisation is not None and banker.organisation.kind == Kind.BANK
 
 
@@ -107,3 +107,33 @@ def test_bad_options_are_refused_in_chinese_and_english(
 
     assert " / " in str(refused.value)
     assert not EnterpriseYear.objects.exists()
+
+
+def test_the_demo_has_a_call_on_notice_and_a_cross_border_call_in_review(
+    db: None, fast_passwords: None
+) -> None:
+    from django.utils import timezone
+
+    from wotu.programmes.demo import GUANGZHOU, OPEN_CALL, QUANZHOU
+    from wotu.programmes.models import Call, CallStatus, Status
+    from wotu.reviews.models import Assignment, AssignmentStatus
+
+    demo()
+
+    quanzhou = Call.objects.get(code=QUANZHOU)
+    assert quanzhou.status == CallStatus.NOTICE
+    assert quanzhou.notice.published_at <= timezone.now() <= quanzhou.notice.closes_at
+    on_notice = quanzhou.applications.filter(status=Status.NOTICE)
+    assert on_notice.exists() and quanzhou.applications.filter(status=Status.NOT_PASSED).exists()
+    assert sum(a.proposed for a in on_notice) <= quanzhou.programme.budget
+    guangzhou = Call.objects.get(code=GUANGZHOU)
+    assert guangzhou.applications.exclude(organisation__region="CN").exists()
+    pending = Assignment.objects.filter(
+        stage__call=guangzhou, expert__user__username="expert", status=AssignmentStatus.PENDING
+    )
+    assert pending.exists(), "the demo expert has applications to review"
+    cross_border = Assignment.objects.filter(stage__call=guangzhou).exclude(expert__region="CN")
+    assert cross_border.exists(), "HK/Macao experts sit on cross-border panels"
+    applicant = User.objects.get(username="applicant")
+    assert guangzhou.applications.filter(organisation=applicant.organisation).exists()
+    assert Call.objects.get(code=OPEN_CALL).status == CallStatus.OPEN

@@ -159,11 +159,20 @@ def policy_runs_ensure(build: Build) -> str:
     return runs_demo_ensure(year=int(DEMO_YEARS[-4:]), user=bureau)
 
 
+def calls_ensure(build: Build) -> str:
+    """A Quanzhou-size call on public notice, a Guangzhou-style cross-border call in review
+    and an open call, built from the synthetic city through the real services."""
+    from wotu.programmes.demo import calls_demo_ensure
+
+    return calls_demo_ensure(seed=DEMO_SEED)
+
+
 STEPS: list[Step] = [
     Step("准备数据库", "prepare the database", database_prepare),
     Step("生成合成城市", "generate the synthetic city", city_build),
     Step("创建演示账号", "create the demo logins", logins_ensure),
     Step("运行政策与情景", "run the policies and a scenario", policy_runs_ensure),
+    Step("建立申报与评审", "build calls in review and on notice", calls_ensure),
 ]
 
 
