@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "wotu.policies",
     "wotu.programmes",
     "wotu.reviews",
+    "wotu.ledger",
 ]
 
 MIDDLEWARE = [
