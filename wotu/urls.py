@@ -13,6 +13,7 @@ urlpatterns = [
     path("challenges/", include("wotu.programmes.urls_challenges")),
     path("reviews/", include("wotu.reviews.urls")),
     path("notices/", include("wotu.reviews.urls_notice")),
+    path("ledger/", include("wotu.ledger.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
