@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
@@ -45,6 +46,8 @@ from wotu.programmes.models import (
     Milestone,
     MilestoneStatus,
     Programme,
+    StageKind,
+    StageStatus,
     Status,
     TaskStatus,
 )
@@ -59,7 +62,11 @@ CHALLENGE_FORM: list[dict[str, Any]] = [
      "required": True, "max_length": 10000},
     {"name": "team", "type": "text", "label_zh": "团队", "label_en": "Team",
      "required": True, "max_length": 4000},
+    {"name": "proposal_file", "type": "file", "label_zh": "方案文件（PDF）",
+     "label_en": "Proposal document (PDF)", "kinds": ["pdf"]},
 ]  # fmt: skip
+#: The optional file field of a bid: the proposal as a PDF, checked like any attachment.
+PROPOSAL_FILE = "proposal_file"
 CHALLENGE_BUDGET_LINES = [{"code": "price", "label_zh": "揭榜报价", "label_en": "Bid price"}]
 REPORT_MIN = 10
 
@@ -191,11 +198,16 @@ def challenge_bid_submit(
     proposal: str,
     team: str,
     price: Any,
+    proposal_file: UploadedFile[bytes] | None = None,
 ) -> Application:
     """The applicant's organisation bids on ``task``: a new application to the task's call with
     ``requested`` = ``price`` (≤ the ceiling) and answers ``proposal`` and ``team``, saved and
     submitted at once through :mod:`wotu.programmes.services` (which checks the call window,
-    the form and who may apply). One live bid per organisation and task."""
+    the form and who may apply). One live bid per organisation and task.
+
+    ``proposal_file``, when given, is stored as the bid's ``proposal_file`` attachment after
+    the same checks as any application's (type by content: a PDF ≤ 20 MB); the programme's
+    form must have that file field (:data:`CHALLENGE_FORM` does)."""
     if not permissions.can_apply(actor):
         raise Refused("只有申报单位的用户可以揭榜", "only applicants' users may bid")
     amount = _money(price, "报价", "the price")
@@ -216,6 +228,7 @@ def challenge_bid_submit(
             f"贵单位已对本任务揭榜（{existing.reference}），每个单位只能提交一份",
             f"your organisation already bid on this task ({existing.reference}); one bid each",
         )
+    files = _proposal_files(task, proposal_file)
     line = CHALLENGE_BUDGET_LINES[0]["code"]
     codes = [item["code"] for item in task.call.programme.budget_lines]
     budget = {(line if line in codes else codes[0]): str(amount)} if codes else {}
@@ -223,8 +236,25 @@ def challenge_bid_submit(
         bid = services.application_draft_save(
             actor=actor, call=task.call, title=title, field=field,
             answers={"proposal": proposal, "team": team}, budget=budget, requested=str(amount),
+            files=files,
         )  # fmt: skip
         return services.application_submit(actor=actor, application=bid)
+
+
+def _proposal_files(
+    task: ChallengeTask, upload: UploadedFile[bytes] | None
+) -> dict[str, UploadedFile[bytes]]:
+    if upload is None:
+        return {}
+    names = {spec.get("name") for spec in task.call.programme.form if spec.get("type") == "file"}
+    if PROPOSAL_FILE not in names:
+        raise WotuError(
+            f"计划 {task.call.programme.code} 的申报表没有方案文件字段（{PROPOSAL_FILE}），"
+            "不能上传文件",
+            f"programme {task.call.programme.code}'s form has no proposal file field"
+            f" ({PROPOSAL_FILE}): no file can be uploaded",
+        )
+    return {PROPOSAL_FILE: upload}
 
 
 def challenge_list_public(*, now: dt.datetime | None = None) -> QuerySet[ChallengeTask]:
@@ -345,7 +375,8 @@ def challenge_select(
     for no bid or more than ``max_winners``, for a bid of another task, for a FUNDED bid left
     out (a decision cannot be undone), while the task's public notice is still running, and
     when the awards would exceed the programme budget. Locks the call; the task becomes
-    SELECTED and its call DECIDED; one ``challenge.select`` audit event.
+    SELECTED and its call DECIDED (its notice and committee stages closed); one
+    ``challenge.select`` audit event.
     """
     _officer_require(actor, "确定揭榜入选方案", "select winning bids")
     ids = sorted({int(i) for i in application_ids})
@@ -367,6 +398,9 @@ def challenge_select(
         if call.status != CallStatus.DECIDED:
             call.status = CallStatus.DECIDED
             call.save(update_fields=["status"])
+        call.stages.filter(kind__in=(StageKind.NOTICE, StageKind.COMMITTEE)).exclude(
+            status=StageStatus.CLOSED
+        ).update(status=StageStatus.CLOSED, closed_at=now)
         audit_record(
             actor=actor,
             action="challenge.select",
@@ -547,14 +581,16 @@ def milestone_decide(
     *, milestone: Milestone, actor: Any, accept: bool, note: str = ""
 ) -> Milestone:
     """A bureau officer accepts or rejects a submitted milestone (a rejection needs a note; the
-    applicant may resubmit). Only an accepted milestone's payment is released (see
-    :func:`milestone_payable`). One ``milestone.decide`` audit event with the note."""
+    applicant may resubmit). The note is stored on the milestone (``Milestone.note``, replaced
+    by each decision) and shown to the applicant. Only an accepted milestone's payment is
+    released (see :func:`milestone_payable`). One ``milestone.decide`` audit event with the
+    note."""
     _officer_require(actor, "验收里程碑", "decide on milestones")
     note = note.strip()
     if not accept and not note:
         raise WotuError("不予验收须写明理由", "a rejection needs a written reason")
     to = MilestoneStatus.ACCEPTED if accept else MilestoneStatus.REJECTED
-    fields = {"decided_by": actor, "decided_at": timezone.now()}
+    fields = {"decided_by": actor, "decided_at": timezone.now(), "note": note}
     return _milestone_move(
         milestone, actor, (MilestoneStatus.SUBMITTED,), to, fields, "milestone.decide", note
     )

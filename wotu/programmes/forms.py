@@ -278,6 +278,23 @@ class ProgrammeForm(ServiceErrors, forms.Form):
     form = JSONText(label=_("Application form (JSON field specs)"), required=False)
     budget_lines = JSONText(label=_("Budget lines (JSON)"), required=False)
     pipeline = JSONText(label=_("Review pipeline (JSON stages)"))
+    funding_partial = forms.ChoiceField(
+        label=_("Where the budget runs out"),
+        required=False,
+        initial="none",
+        choices=[
+            ("none", _("Stop: the first request that does not fit and all below are not funded")),
+            ("skip", _("Skip: pass over a request that does not fit, fund smaller ones below")),
+            ("partial", _("Partial: the first request that does not fit gets what is left")),
+        ],
+    )
+    funding_min_share = forms.CharField(
+        label=_("Partial funding: minimum share of the request"),
+        required=False,
+        max_length=20,
+        help_text=_("A decimal above 0 and at most 1, e.g. 0.5; only for partial funding."),
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -285,7 +302,22 @@ class ProgrammeForm(ServiceErrors, forms.Form):
         assert isinstance(rules, forms.MultipleChoiceField)
         rules.choices = [(r.id, bilingual(r.label_zh, r.label_en)) for r in RULES.values()]
 
+    def clean(self) -> dict[str, Any]:
+        """``funding_partial`` and ``funding_min_share`` become the service's ``funding``; the
+        service checks it (:func:`wotu.programmes.pipeline.funding_problems`)."""
+        data: dict[str, Any] = super().clean() or {}
+        funding: dict[str, str] = {"partial": data.pop("funding_partial", None) or "none"}
+        share = (data.pop("funding_min_share", "") or "").strip()
+        if share:
+            funding["min_share"] = share
+        data["funding"] = funding
+        return data
+
     def field_for(self, name: str) -> str | None:
+        if name == "funding.min_share":
+            return "funding_min_share"
+        if name.startswith("funding"):
+            return "funding_partial"
         return name.split(".", 1)[0]
 
 

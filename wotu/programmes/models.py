@@ -19,6 +19,11 @@ from django.utils.translation import gettext_lazy as _
 from wotu.core.money import money_field
 
 
+def funding_default() -> dict[str, str]:
+    """A new programme's funding rule: stop where the budget runs out, no partial funding."""
+    return {"partial": "none"}
+
+
 class Programme(models.Model):
     code = models.SlugField(_("code"), max_length=60, unique=True)
     title = models.CharField(_("title"), max_length=200)
@@ -40,6 +45,9 @@ class Programme(models.Model):
     budget_lines = models.JSONField(_("budget lines"), default=list)
     #: Default review pipeline ``[{kind, panel_size, rubric, pass_rule, …}]`` copied to calls.
     pipeline = models.JSONField(_("review pipeline"), default=list)
+    #: Where the budget runs out: ``{"partial": "none"|"skip"|"partial", "min_share": "0.5"}``,
+    #: see :mod:`wotu.programmes.pipeline` (read when the last scored stage closes).
+    funding = models.JSONField(_("funding rule"), default=funding_default)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -312,6 +320,8 @@ class Milestone(models.Model):
         _("status"), max_length=10, choices=MilestoneStatus.choices, default=MilestoneStatus.PLANNED
     )
     report = models.TextField(_("report"), blank=True)
+    #: The officer's reason for the last decision (required to reject); the applicant reads it.
+    note = models.TextField(_("decision note"), blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

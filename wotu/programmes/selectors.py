@@ -15,15 +15,26 @@ this particular object is not visible to the user (we do not reveal that it exis
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from wotu.core import permissions
-from wotu.programmes.models import Application, Call, CallStatus, Programme, Status
+from wotu.programmes.models import (
+    Application,
+    Call,
+    CallStatus,
+    Programme,
+    StageKind,
+    StageStatus,
+    Status,
+)
 
 
 def can_read_programmes(user: Any) -> bool:
@@ -156,3 +167,41 @@ def application_status_counts(*, user: Any, call: Call) -> dict[str, int]:
     for row in rows:
         counts[row["status"]] = row["n"]
     return counts
+
+
+@dataclass(frozen=True)
+class PipelineStep:
+    """One stage of a call as the pipeline progress bar shows it. ``state`` is ``todo`` (not
+    started), ``active`` (assigning, scoring, or — for the notice — running) or ``done``."""
+
+    order: int
+    kind: str
+    label: str
+    status: str
+    state: str
+    state_label: str
+    closed_at: dt.datetime | None
+
+
+def call_pipeline(*, call: Call) -> list[PipelineStep]:
+    """Every stage of ``call`` in order with its state, for the call page. A stage that is not
+    scored (the notice, the committee) shows *in progress* rather than *scoring*."""
+    steps = []
+    for stage in call.stages.order_by("order"):
+        status = StageStatus(stage.status)
+        state = {StageStatus.PENDING: "todo", StageStatus.CLOSED: "done"}.get(status, "active")
+        label = str(status.label)
+        if status == StageStatus.SCORING and not stage.is_scored:
+            label = gettext("In progress")
+        steps.append(
+            PipelineStep(
+                order=stage.order,
+                kind=stage.kind,
+                label=str(StageKind(stage.kind).label),
+                status=stage.status,
+                state=state,
+                state_label=label,
+                closed_at=stage.closed_at,
+            )
+        )
+    return steps

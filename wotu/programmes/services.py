@@ -36,12 +36,12 @@ from wotu.programmes.attachments import (
     attachment_sniff,
     attachment_store_name,
 )
+from wotu.programmes.budget import budget_clean
 from wotu.programmes.formschema import (
     FieldError,
-    budget_clean,
-    budget_spec_validate,
     form_answers_clean,
     form_spec_validate,
+    money_parse,
 )
 from wotu.programmes.models import (
     OPEN_STATUSES,
@@ -51,39 +51,23 @@ from wotu.programmes.models import (
     CallStatus,
     Programme,
     Stage,
-    StageKind,
     Status,
 )
+from wotu.programmes.pipeline import APPLICANT_KINDS as APPLICANT_KINDS
+from wotu.programmes.pipeline import REGIONS as REGIONS
+from wotu.programmes.pipeline import SCORED as SCORED
+from wotu.programmes.pipeline import STAGE_KEYS as STAGE_KEYS
+from wotu.programmes.pipeline import STAGE_ORDER as STAGE_ORDER
+from wotu.programmes.pipeline import field_problem
+from wotu.programmes.pipeline import pipeline_problems as pipeline_problems
+from wotu.programmes.pipeline import programme_problems as programme_problems
 from wotu.programmes.workflow import STATUS_ZH, application_transition
 from wotu.reviews.fields import BY_CODE as FIELD_CODES
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-APPLICANT_KINDS = (Kind.ENTERPRISE, Kind.UNIVERSITY, Kind.INSTITUTE)
-REGIONS = (Region.MAINLAND, Region.HONG_KONG, Region.MACAO)
 KIND_ZH = {"enterprise": "企业", "university": "高校", "institute": "科研院所", "bank": "银行"}
 REGION_ZH = {"CN": "内地", "HK": "香港", "MO": "澳门"}
 REGION_EN = {"CN": "the mainland", "HK": "Hong Kong", "MO": "Macao"}
-#: The order stages run in; a pipeline is any subsequence of it.
-STAGE_ORDER = (
-    StageKind.PROFESSIONAL,
-    StageKind.DEFENCE,
-    StageKind.SITE,
-    StageKind.NOTICE,
-    StageKind.COMMITTEE,
-)
-SCORED = (StageKind.PROFESSIONAL, StageKind.DEFENCE, StageKind.SITE)
-STAGE_KEYS = frozenset(
-    {
-        "kind",
-        "panel_size",
-        "max_load",
-        "min_hkmo",
-        "rubric",
-        "pass_rule",
-        "normalise",
-        "exclude_experts_of",
-    }
-)
 PROGRAMME_FIELDS = (
     "title",
     "title_en",
@@ -98,6 +82,7 @@ PROGRAMME_FIELDS = (
     "form",
     "budget_lines",
     "pipeline",
+    "funding",
 )
 FORMAL_OUTCOMES = ("pass", "return", "reject")
 
@@ -124,8 +109,7 @@ class Refused(PermissionDenied):
         self.zh, self.en = zh, en
 
 
-def _problem(name: str, value: Any, zh: str, en: str, code: str = "invalid") -> FieldError:
-    return FieldError(name, value, zh, en, code)
+_problem = field_problem
 
 
 def shanghai(moment: dt.datetime) -> str:
@@ -160,10 +144,12 @@ def programme_create(
     form: Sequence[Mapping[str, Any]] = (),
     budget_lines: Sequence[Mapping[str, Any]] = (),
     description: str = "",
+    funding: Mapping[str, Any] | None = None,
 ) -> Programme:
     """Create a programme after checking every part of it (raises :class:`Invalid` listing all
-    problems: codes, amounts, who may apply, eligibility rule ids, the form spec, budget lines and
-    the review pipeline). Writes one ``programme.create`` audit event."""
+    problems: codes, amounts, who may apply, eligibility rule ids, the form spec, budget lines,
+    the review pipeline and the funding rule — ``{"partial": "none"}`` when not given, see
+    :mod:`wotu.programmes.pipeline`). Writes one ``programme.create`` audit event."""
     _require_manager(actor)
     values: dict[str, Any] = {
         "title": title,
@@ -179,6 +165,7 @@ def programme_create(
         "form": list(form),
         "budget_lines": list(budget_lines),
         "pipeline": [dict(s) for s in pipeline],
+        "funding": {"partial": "none"} if funding is None else dict(funding),
     }
     errors = programme_problems(values)
     if not code or not code.replace("-", "").replace("_", "").isalnum() or code != code.lower():
@@ -203,7 +190,7 @@ def programme_create(
             actor=actor,
             action="programme.create",
             subject=programme,
-            data={"code": code, "budget": programme.budget},
+            data={"code": code, "budget": programme.budget, "funding": programme.funding},
         )
     return programme
 
@@ -230,289 +217,6 @@ def programme_update(*, actor: Any, programme: Programme, **changes: Any) -> Pro
             data={"fields": sorted(changes)},
         )
     return programme
-
-
-def programme_problems(values: Mapping[str, Any]) -> list[FieldError]:
-    """Every problem with a programme's values (empty when it may be saved)."""
-    errors: list[FieldError] = []
-    for name in ("title", "title_en"):
-        if not str(values.get(name) or "").strip():
-            errors.append(
-                _problem(name, values.get(name), "标题不能为空", "a title is required", "required")
-            )
-    year = values.get("year")
-    if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2100:
-        errors.append(
-            _problem(
-                "year",
-                year,
-                "年度应为 2000–2100 的整数",
-                "the year must be a whole number from 2000 to 2100",
-            )
-        )
-    errors += _money_problems(values.get("budget"), values.get("max_award"))
-    errors += _who_problems(values.get("kinds"), values.get("regions"))
-    unknown_rules = [r for r in values.get("eligibility") or [] if r not in eligibility.RULES]
-    if unknown_rules:
-        known = ", ".join(eligibility.RULES)
-        errors.append(
-            _problem(
-                "eligibility",
-                unknown_rules,
-                f"未知的资格条件 {', '.join(map(str, unknown_rules))}（可选：{known}）",
-                f"unknown eligibility rules {', '.join(map(str, unknown_rules))} (known: {known})",
-            )
-        )
-    for name, check in (("form", form_spec_validate), ("budget_lines", None)):
-        try:
-            if check is not None:
-                check(spec=values.get(name))
-            else:
-                budget_spec_validate(items=values.get(name))
-        except WotuError as exc:
-            errors.append(_problem(name, None, exc.zh, exc.en))
-    errors += pipeline_problems(values.get("pipeline"))
-    return errors
-
-
-def _money_problems(budget: Any, max_award: Any) -> list[FieldError]:
-    errors = []
-    if not isinstance(budget, Decimal) or budget <= 0 or budget != budget.quantize(Decimal("0.01")):
-        errors.append(
-            _problem(
-                "budget",
-                budget,
-                "预算应为大于 0、最多两位小数的金额",
-                "the budget must be an amount above 0 with at most 2 decimals",
-            )
-        )
-    elif max_award is not None and (
-        not isinstance(max_award, Decimal) or not Decimal(0) < max_award <= budget
-    ):
-        errors.append(
-            _problem(
-                "max_award",
-                max_award,
-                "单项上限应大于 0 且不超过总预算",
-                "the maximum per application must be above 0 and within the budget",
-            )
-        )
-    return errors
-
-
-def _who_problems(kinds: Any, regions: Any) -> list[FieldError]:
-    errors = []
-    if not kinds or not isinstance(kinds, list) or set(kinds) - set(APPLICANT_KINDS):
-        errors.append(
-            _problem(
-                "kinds",
-                kinds,
-                "申报单位类型应取自 企业、高校、科研院所，至少一种",
-                "who may apply: one or more of enterprise, university, institute",
-            )
-        )
-    if not regions or not isinstance(regions, list) or set(regions) - set(REGIONS):
-        errors.append(
-            _problem(
-                "regions",
-                regions,
-                "地区应取自 CN、HK、MO，至少一个",
-                "regions: one or more of CN, HK, MO",
-            )
-        )
-    return errors
-
-
-def pipeline_problems(pipeline: Any) -> list[FieldError]:
-    """Problems with a review pipeline: stage kinds in the order professional → defence → site →
-    notice → committee (any subset, each at most once), at least one scored stage; scored
-    stages with a panel (1+ experts), a maximum load, a valid rubric and pass rule; the notice
-    and committee stages without either."""
-    from wotu.reviews.scoring import pass_rule_validate
-
-    if not isinstance(pipeline, list) or not pipeline:
-        return [
-            _problem(
-                "pipeline",
-                pipeline,
-                "评审流程至少需要一个阶段",
-                "the review pipeline needs at least one stage",
-                "required",
-            )
-        ]
-    errors: list[FieldError] = []
-    last = -1
-    scored_orders: set[int] = set()
-    for order, spec in enumerate(pipeline, start=1):
-        where = f"pipeline.{order}"
-        if not isinstance(spec, dict):
-            errors.append(
-                _problem(
-                    where, spec, f"第 {order} 阶段应为对象", f"stage {order} must be an object"
-                )
-            )
-            continue
-        kind = spec.get("kind")
-        if kind not in STAGE_ORDER:
-            errors.append(
-                _problem(
-                    where,
-                    kind,
-                    f"第 {order} 阶段的类型 {kind!r} 未知",
-                    f"stage {order} has an unknown kind {kind!r}",
-                )
-            )
-            continue
-        index = STAGE_ORDER.index(kind)
-        if index <= last:
-            errors.append(
-                _problem(
-                    where,
-                    kind,
-                    f"第 {order} 阶段（{kind}）次序不对：阶段须按 专业评审→答辩→"
-                    "现场考察→公示→会议决策 排列，且各至多一次",
-                    f"stage {order} ({kind}) is out of order: stages run"
-                    " professional → defence → site → notice → committee,"
-                    " each at most once",
-                )
-            )
-        last = max(last, index)
-        unknown = sorted(set(spec) - STAGE_KEYS)
-        if unknown:
-            errors.append(
-                _problem(
-                    where,
-                    unknown,
-                    f"第 {order} 阶段有未知的键 {', '.join(unknown)}",
-                    f"stage {order} has unknown keys {', '.join(unknown)}",
-                )
-            )
-        if kind in SCORED:
-            errors += _scored_stage_problems(order, spec, scored_orders, pass_rule_validate)
-            scored_orders.add(order)
-        elif spec.get("panel_size") or spec.get("rubric") or spec.get("pass_rule"):
-            errors.append(
-                _problem(
-                    where,
-                    kind,
-                    f"第 {order} 阶段（{kind}）不评分，不设专家组和评分表",
-                    f"stage {order} ({kind}) is not scored: no panel or rubric",
-                )
-            )
-    if not scored_orders:
-        errors.append(
-            _problem(
-                "pipeline",
-                None,
-                "评审流程至少需要一个评分阶段（专业评审、答辩或现场考察）",
-                "the pipeline needs a scored stage (professional, defence or site)",
-            )
-        )
-    return errors
-
-
-def _whole(value: Any, low: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= low
-
-
-def _scored_stage_problems(
-    order: int, spec: Mapping[str, Any], earlier: set[int], pass_rule_validate: Any
-) -> list[FieldError]:
-    from wotu.reviews.scoring import Criterion, Rubric, rubric_validate
-
-    where = f"pipeline.{order}"
-    errors = []
-    panel = spec.get("panel_size")
-    if not _whole(panel, 1):
-        errors.append(
-            _problem(
-                where,
-                panel,
-                f"第 {order} 阶段每项申请的专家数应为不小于 1 的整数",
-                f"stage {order}: experts per application must be at least 1",
-            )
-        )
-    if not _whole(spec.get("max_load"), 1):
-        errors.append(
-            _problem(
-                where,
-                spec.get("max_load"),
-                f"第 {order} 阶段每位专家的最大评审量应为不小于 1 的整数",
-                f"stage {order}: the maximum load per expert must be at least 1",
-            )
-        )
-    min_hkmo = spec.get("min_hkmo", 0)
-    if not _whole(min_hkmo, 0) or (_whole(panel, 1) and min_hkmo > panel):
-        errors.append(
-            _problem(
-                where,
-                min_hkmo,
-                f"第 {order} 阶段港澳专家数应在 0 与专家组人数之间",
-                f"stage {order}: HK/Macao experts must be from 0 to the panel size",
-            )
-        )
-    if not isinstance(spec.get("normalise", False), bool):
-        errors.append(
-            _problem(
-                where,
-                spec.get("normalise"),
-                f"第 {order} 阶段 normalise 应为 true/false",
-                f"stage {order}: normalise must be true or false",
-            )
-        )
-    excluded = spec.get("exclude_experts_of", [])
-    if not isinstance(excluded, list) or any(o not in earlier for o in excluded):
-        errors.append(
-            _problem(
-                where,
-                excluded,
-                f"第 {order} 阶段 exclude_experts_of 只能列出之前的评分阶段序号",
-                f"stage {order}: exclude_experts_of may list only earlier scored stages",
-            )
-        )
-    try:
-        raw = spec.get("rubric")
-        if not isinstance(raw, list):
-            raise WotuError("评分表应为指标列表", "the rubric must be a list of criteria")
-        criteria = tuple(
-            Criterion(
-                code=str(c["code"]),
-                label_zh=str(c.get("label_zh", "")),
-                label_en=str(c.get("label_en", "")),
-                weight=Decimal(str(c["weight"])),
-                min=Decimal(str(c["min"])),
-                max=Decimal(str(c["max"])),
-            )
-            for c in raw
-        )
-        rubric_validate(rubric=Rubric(code=f"stage{order}", criteria=criteria))
-    except WotuError as exc:
-        errors.append(
-            _problem(
-                where, None, f"第 {order} 阶段评分表：{exc.zh}", f"stage {order} rubric: {exc.en}"
-            )
-        )
-    except (KeyError, TypeError, ArithmeticError):
-        errors.append(
-            _problem(
-                where,
-                None,
-                f"第 {order} 阶段评分表的每项指标须有 code、weight、min、max",
-                f"stage {order} rubric: every criterion needs code, weight, min and max",
-            )
-        )
-    try:
-        pass_rule_validate(rule=spec.get("pass_rule") or {})
-    except WotuError as exc:
-        errors.append(
-            _problem(
-                where,
-                spec.get("pass_rule"),
-                f"第 {order} 阶段晋级规则：{exc.zh}",
-                f"stage {order} pass rule: {exc.en}",
-            )
-        )
-    return errors
 
 
 # --- calls ------------------------------------------------------------------------------------
@@ -856,6 +560,10 @@ def _title_field_problems(title: str | None, field: str | None, *, final: bool) 
 def _budget_check(
     programme: Programme, lines: Mapping[str, Any], requested: Any
 ) -> tuple[dict[str, str], Decimal, list[FieldError]]:
+    """The budget lines cleaned, the requested total as an amount (0.00 when empty or not an
+    amount) and every problem. The total is read like any money answer
+    (:func:`~wotu.programmes.formschema.money_parse`: ``"1,234.50"`` and full-width digits
+    are amounts); one that cannot be read is a ``budget.total`` problem, never a crash."""
     empty = requested is None or (isinstance(requested, str) and not requested.strip())
     cleaned, errors = budget_clean(
         items=programme.budget_lines,
@@ -863,9 +571,20 @@ def _budget_check(
         total="0" if empty else requested,
         max_total=programme.max_award,
     )
-    amount = Decimal("0.00")
-    if not empty and not any(e.field == "budget.total" and e.code != "sum" for e in errors):
-        amount = Decimal(str(requested)).quantize(Decimal("0.01"))
+    if empty:
+        return cleaned, Decimal("0.00"), errors
+    amount = money_parse(value=requested)
+    if amount is None:
+        if not any(e.field == "budget.total" and e.code != "sum" for e in errors):
+            errors.append(
+                _problem(
+                    "budget.total",
+                    requested,
+                    f"申请总额「{requested}」不是金额（如 1234.50）",
+                    f"the requested total {requested!r} is not an amount such as 1234.50",
+                )
+            )
+        return cleaned, Decimal("0.00"), errors
     return cleaned, amount, errors
 
 

@@ -36,7 +36,8 @@ from wotu.programmes.forms import (
     english,
 )
 from wotu.programmes.formschema import form_spec_validate
-from wotu.programmes.models import OPEN_STATUSES, Application, Call, Status
+from wotu.programmes.models import OPEN_STATUSES, Application, Call, Programme, Status
+from wotu.programmes.pipeline import MIN_SHARE_DEFAULT, funding_rule
 from wotu.programmes.workflow import STATUS_ZH
 from wotu.reviews.fields import field_label
 
@@ -85,8 +86,18 @@ def programme_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "calls": programme.calls.order_by("-opens_at"),
         "can_manage": permissions.can_manage_programmes(user),
         "rules": [eligibility.rule_get(r) for r in programme.eligibility],
+        "funding": _funding_shown(programme),
     }
     return render(request, "programmes/programme_detail.html", context)
+
+
+def _funding_shown(programme: Programme) -> dict[str, Any]:
+    """The programme's funding rule for its page; an invalid stored rule shows as ``none``."""
+    try:
+        rule, share = funding_rule(funding=programme.funding)
+    except WotuError:
+        rule, share = "none", MIN_SHARE_DEFAULT
+    return {"rule": rule, "min_share_percent": f"{share * 100:.0f}"}
 
 
 PIPELINE_EXAMPLE: list[dict[str, Any]] = [
@@ -147,6 +158,7 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context: dict[str, Any] = {
         "call": call,
         "stages": call.stages.order_by("order"),
+        "pipeline": selectors.call_pipeline(call=call),
         "accepting": services.call_accepting(call),
         "can_apply": permissions.can_apply(user),
         "can_manage": permissions.can_manage_programmes(user),

@@ -66,6 +66,11 @@ class BidForm(forms.Form):
     )
     team = forms.CharField(label=gettext_lazy("Team"), widget=forms.Textarea(attrs={"rows": 4}))
     price = forms.DecimalField(label=gettext_lazy("Price (CNY)"), max_digits=20, decimal_places=2)
+    proposal_file = forms.FileField(
+        label=gettext_lazy("Proposal document (PDF, optional)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,application/pdf"}),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -186,6 +191,7 @@ def bid_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "selected": svc.bid_is_selected(bid=bid),
         "price": svc.bid_price(bid=bid),
         "milestones": bid.milestones.order_by("order"),
+        "proposal_file": bid.files.filter(field=svc.PROPOSAL_FILE).first(),
         "payable": svc.milestone_payable(application=bid),
         "can_plan": is_officer,
         "can_decide": is_officer,
@@ -261,7 +267,7 @@ def bid_create(request: HttpRequest, pk: int) -> HttpResponse:
     if not permissions.can_apply(request.user):
         raise PermissionDenied
     task = svc.challenge_get_public(pk=pk)
-    form = BidForm(request.POST or None)
+    form = BidForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
             bid = svc.challenge_bid_submit(task=task, actor=request.user, **form.cleaned_data)

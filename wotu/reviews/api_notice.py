@@ -19,6 +19,7 @@ from ninja.errors import HttpError
 
 from wotu.core.models import User
 from wotu.programmes.selectors import call_get_for_user
+from wotu.reviews import decision as decisions
 from wotu.reviews import notice as svc
 from wotu.reviews.models import Notice, Objection
 
@@ -190,8 +191,8 @@ def objection_file(
 def decision_get(request: HttpRequest, notice_id: int) -> dict[str, Any]:
     """The funded list with award amounts, public once the committee has decided."""
     notice = svc.notice_get_public(pk=notice_id)
-    decision = svc.decision_get_public(notice=notice)
-    rows = svc.funded_list(call=notice.call)
+    decision = decisions.decision_get_public(notice=notice)
+    rows = decisions.funded_list(call=notice.call)
     return {
         "call": notice.call.code,
         "decided_at": decision.decided_at,
@@ -238,5 +239,7 @@ def decision_record(
 ) -> Status[dict[str, Any]]:
     user = _caller(request)
     notice = svc.notice_get_for_user(user=user, pk=notice_id)
-    svc.decision_record(call=notice.call, actor=user, minutes=body.minutes, amounts=body.amounts)
+    decisions.decision_record(
+        call=notice.call, actor=user, minutes=body.minutes, amounts=body.amounts
+    )
     return Status(201, decision_get(request, notice_id))

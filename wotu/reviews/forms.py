@@ -3,10 +3,14 @@ admission, conflicts, rubric ranges) are the services' and :mod:`wotu.reviews.sc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -15,7 +19,7 @@ from wotu.organisations.models import Organisation, Region
 from wotu.reviews.fields import FIELDS, field_label
 from wotu.reviews.models import AdmissionCondition, Expert
 from wotu.reviews.scoring import Rubric
-from wotu.reviews.selectors import ExpertFilter
+from wotu.reviews.selectors import ExpertFilter, organisation_by_pk, organisation_match
 
 
 def _english() -> bool:
@@ -58,11 +62,85 @@ class ExpertSearchForm(forms.Form):
         )
 
 
+@dataclass(frozen=True)
+class Typed:
+    """What was typed in an organisation search box when no suggestion was picked."""
+
+    text: str
+
+
+class OrganisationPicker(forms.Widget):
+    """A search box instead of a list of every organisation: as the officer types a name, USCC
+    or local registration number, htmx asks ``reviews:organisation_suggest`` for up to 20
+    matches; picking one puts its id in a hidden input named after the field, which is what
+    the form posts. Typing again clears the choice. Without JavaScript the typed text is posted
+    (as ``<name>_q``) and must name exactly one organisation."""
+
+    template_name = "reviews/_organisation_picker.html"
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        chosen = str(data.get(name) or "").strip()
+        if chosen:
+            return chosen
+        typed = str(data.get(f"{name}_q") or "").strip()
+        return Typed(typed) if typed else ""
+
+    def value_omitted_from_data(self, data: Any, files: Any, name: str) -> bool:
+        return name not in data and f"{name}_q" not in data
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        chosen = _organisation_of(value)
+        typed = value.text if isinstance(value, Typed) else ""
+        context = {
+            "name": name,
+            "id": (attrs or {}).get("id") or self.attrs.get("id") or f"id_{name}",
+            "chosen": chosen,
+            "text": chosen.name if chosen is not None else typed,
+            "suggest_url": reverse("reviews:organisation_suggest"),
+        }
+        return SafeString(render_to_string(self.template_name, context))
+
+
+def _organisation_of(value: Any) -> Organisation | None:
+    if isinstance(value, Organisation):
+        return value
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        return organisation_by_pk(pk=int(value))
+    return None
+
+
+class OrganisationField(forms.Field):
+    """An organisation chosen through :class:`OrganisationPicker`; checked on the server: the
+    posted id must exist (or the typed text name exactly one organisation)."""
+
+    widget = OrganisationPicker
+    default_error_messages = {
+        "invalid": _("Choose an organisation from the suggestions."),
+    }
+
+    def to_python(self, value: Any) -> Organisation | None:
+        if value in (None, ""):
+            return None
+        if isinstance(value, Typed):
+            found = organisation_match(text=value.text)
+        else:
+            found = _organisation_of(value)
+        if found is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return found
+
+    def prepare_value(self, value: Any) -> Any:
+        return value.pk if isinstance(value, Organisation) else value
+
+
 class ExpertForm(forms.Form):
     code = forms.CharField(label=_("Expert number"), max_length=30)
     name = forms.CharField(label=_("Name"), max_length=100)
-    organisation = forms.ModelChoiceField(
-        label=_("Organisation"), queryset=Organisation.objects.order_by("name")
+    organisation = OrganisationField(
+        label=_("Organisation"),
+        help_text=_("Type a name, USCC or Hong Kong / Macao registration number and pick one."),
     )
     region = forms.ChoiceField(label=_("Region"), choices=Region.choices, initial="CN")
     title = forms.CharField(label=_("Title"), max_length=100, required=False)

@@ -22,10 +22,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
 
 from wotu.core import permissions
+from wotu.organisations.models import Organisation
 from wotu.programmes.models import Application, Attachment, Stage, StageKind, StageStatus, Status
 from wotu.reviews.models import (
     AdmissionCondition,
@@ -120,6 +121,66 @@ def expert_get_for_user(*, user: Any, pk: int) -> Expert:
         return Expert.objects.select_related("organisation", "user").get(pk=pk)
     except Expert.DoesNotExist as exc:
         raise Http404 from exc
+
+
+#: At most this many organisations are suggested while an officer types.
+SUGGESTIONS = 20
+
+
+def organisation_suggest_for_user(
+    *, user: Any, q: str, limit: int = SUGGESTIONS
+) -> list[Organisation]:
+    """Up to ``limit`` organisations matching ``q`` for the expert form (officers only;
+    ``PermissionDenied`` otherwise): an exact USCC or local registration number first, then
+    names (Chinese or English) starting with ``q``, then names containing it, each by name.
+    An empty ``q`` suggests nothing (the registry holds 20,000+ organisations)."""
+    _officer(user)
+    text = " ".join(q.split())
+    if not text:
+        return []
+    exact = Q(uscc=text.upper()) | Q(local_id__iexact=text)
+    starts = Q(name__startswith=text) | Q(name_en__istartswith=text)
+    matches = Organisation.objects.filter(
+        exact | starts | Q(name__icontains=text) | Q(name_en__icontains=text)
+        | Q(uscc__startswith=text.upper())
+    ).annotate(
+        best=Case(
+            When(exact, then=Value(0)), When(starts, then=Value(1)), default=Value(2),
+            output_field=IntegerField(),
+        )
+    )  # fmt: skip
+    return list(matches.order_by("best", "name", "pk")[: max(0, limit)])
+
+
+def organisation_match(*, text: str) -> Organisation | None:
+    """The one organisation ``text`` names exactly — its USCC, local registration number or
+    full name (Chinese or English) — or None when none or several do. What the expert form
+    falls back on when a browser without JavaScript posts the typed text only."""
+    text = " ".join(text.split())
+    if not text:
+        return None
+    found = list(
+        Organisation.objects.filter(
+            Q(uscc=text.upper()) | Q(local_id__iexact=text) | Q(name=text) | Q(name_en__iexact=text)
+        )[:2]
+    )
+    return found[0] if len(found) == 1 else None
+
+
+def organisation_get_for_user(*, user: Any, pk: int) -> Organisation:
+    """An organisation an officer picked in the expert form's search; Http404 when there is
+    none, ``PermissionDenied`` for other roles."""
+    _officer(user)
+    found = organisation_by_pk(pk=pk)
+    if found is None:
+        raise Http404
+    return found
+
+
+def organisation_by_pk(*, pk: int) -> Organisation | None:
+    """The organisation with id ``pk`` (any kind: experts come from enterprises, universities,
+    institutes and banks), or None."""
+    return Organisation.objects.filter(pk=pk).first()
 
 
 def admission_conditions() -> list[AdmissionCondition]:

@@ -26,6 +26,7 @@ from django.utils import timezone
 from wotu.core.audit import audit_record, canonical_json
 from wotu.core.errors import WotuError
 from wotu.programmes.models import Application, Stage, StageKind, StageStatus, Status
+from wotu.programmes.pipeline import funding_rule
 from wotu.programmes.workflow import application_transition
 from wotu.reviews import assignment as library
 from wotu.reviews import scoring
@@ -668,10 +669,13 @@ def _advance(
     funding: dict[int, scoring.Funding] = {}
     line = None
     if following is None or not following.is_scored:
+        rule, min_share = funding_rule(funding=stage.call.programme.funding)
         line = scoring.funding_line(
             ranked=[r for r in ranked if r.application_id in passed],
             requested={pk: applications[pk].requested for pk in passed},
             budget=stage.call.programme.budget,
+            partial=rule,
+            min_share=min_share,
         )
         funding = {row.application_id: row for row in line.rows}
     n = len(ranked)
@@ -753,9 +757,18 @@ def _feedback(
     row = funding[r.application_id]
     if row.outcome == "unfunded":
         return (
-            f"通过{zh}（{place_zh}），但位于资助线以下：项目预算已用完，不予推荐资助。"
-            f" / Passed the {en} ({place_en}) but below the funding line: the programme budget"
-            " is used up."
+            f"通过{zh}（{place_zh}），但位于资助线以下：申请金额 {row.requested} 元超出剩余预算，"
+            "不予推荐资助。"
+            f" / Passed the {en} ({place_en}) but below the funding line: the request of"
+            f" CNY {row.requested} does not fit in what is left of the programme budget."
+        )
+    if row.outcome == "partial":
+        return (
+            f"通过{zh}（{place_zh}），按部分资助规则拟资助 {row.awarded} 元"
+            f"（申请 {row.requested} 元，为剩余预算），进入公示。"
+            f" / Passed the {en} ({place_en}); partial funding: proposed for CNY {row.awarded}"
+            f" of the CNY {row.requested} requested (what is left of the budget), on public"
+            " notice next."
         )
     return (
         f"通过{zh}（{place_zh}），拟资助 {row.awarded} 元，进入公示。"

@@ -14,6 +14,7 @@ urlpatterns = [
     path("experts/new/", views.expert_new, name="expert_new"),
     path("experts/<int:pk>/", views.expert_edit, name="expert"),
     path("experts/<int:pk>/admit/", views.expert_admit, name="expert_admit"),
+    path("experts/organisations/", views.organisation_suggest, name="organisation_suggest"),
     # officers: stages and conflicts
     path("stages/", views.stage_list, name="stages"),
     path("stages/<int:pk>/", views.stage_detail, name="stage"),

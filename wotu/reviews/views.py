@@ -10,13 +10,15 @@ of :mod:`wotu.reviews.selectors` (404 outside the user's scope); a refusal of a 
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -34,6 +36,7 @@ from wotu.reviews.forms import (
     DismissForm,
     ExpertForm,
     ExpertSearchForm,
+    OrganisationPicker,
     ScoreForm,
 )
 from wotu.reviews.models import Assignment, ConflictSource
@@ -101,6 +104,38 @@ def expert_new(request: HttpRequest) -> HttpResponse:
             return redirect("reviews:expert", pk=expert.pk)
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "reviews/expert_form.html", {"form": form}, status=status)
+
+
+_WIDGET_NAME = re.compile(r"[a-z][a-z0-9_]{0,59}")
+
+
+@login_required
+@require_GET
+def organisation_suggest(request: HttpRequest) -> HttpResponse:
+    """The expert form's organisation search (officers only): up to 20 matches for what was
+    typed, each a button that picks it; ``pick=<id>`` answers with the picker showing that
+    organisation chosen (its id in the hidden input the form posts)."""
+    user = _user(request)
+    name = request.GET.get("name", "organisation")
+    widget_id = request.GET.get("id", f"id_{name}")
+    if not _WIDGET_NAME.fullmatch(name) or not _WIDGET_NAME.fullmatch(widget_id):
+        name, widget_id = "organisation", "id_organisation"
+    pick = request.GET.get("pick", "")
+    if pick:
+        if not pick.isdigit():
+            raise Http404
+        chosen = selectors.organisation_get_for_user(user=user, pk=int(pick))
+        html = OrganisationPicker().render(name, chosen, attrs={"id": widget_id})
+        return HttpResponse(html)
+    q = request.GET.get(f"{name}_q", request.GET.get("q", ""))[:100]
+    context = {
+        "organisations": selectors.organisation_suggest_for_user(user=user, q=q),
+        "q": q.strip(),
+        "name": name,
+        "id": widget_id,
+        "suggest_url": reverse("reviews:organisation_suggest"),
+    }
+    return render(request, "reviews/_organisation_suggestions.html", context)
 
 
 @login_required

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from wotu.core.errors import WotuError
 from wotu.programmes.models import Call, Status
 from wotu.programmes.selectors import call_get_for_user
+from wotu.reviews import decision as decisions
 from wotu.reviews import notice as svc
 from wotu.reviews.fields import field_label
 from wotu.reviews.models import Notice, ObjectionOutcome
@@ -145,8 +146,8 @@ def notice_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The funded list with amounts and total: public once the committee has decided."""
     notice = svc.notice_get_public(pk=pk)
-    decision = svc.decision_get_public(notice=notice)
-    rows = svc.funded_list(call=notice.call)
+    decision = decisions.decision_get_public(notice=notice)
+    rows = decisions.funded_list(call=notice.call)
     context = {
         "notice": notice,
         "decision": decision,
@@ -251,7 +252,7 @@ def decision_record(request: HttpRequest, pk: int) -> HttpResponse:
             if key.startswith("amount-") and request.POST.get(key, "").strip()
         }
         try:
-            svc.decision_record(
+            decisions.decision_record(
                 call=notice.call,
                 actor=request.user,
                 minutes=form.cleaned_data["minutes"],

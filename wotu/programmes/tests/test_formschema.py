@@ -14,14 +14,12 @@ from hypothesis import strategies as st
 
 from wotu.core.errors import WotuError
 from wotu.programmes.attachments import AttachmentInfo
+from wotu.programmes.budget import BudgetItem, budget_clean, budget_spec_validate
 from wotu.programmes.formschema import (
     FIELD_TYPES,
-    BudgetItem,
     Choice,
     FieldError,
     FormSpec,
-    budget_clean,
-    budget_spec_validate,
     form_answers_clean,
     form_spec_validate,
     money_parse,

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from wotu.conftest import PASSWORD
 from wotu.core.models import User
 from wotu.organisations.models import Organisation
-from wotu.reviews.models import Assignment, AssignmentStatus
+from wotu.reviews.models import Assignment, AssignmentStatus, Expert
 from wotu.reviews.tests.test_stages import expert_make, review_call
 
 pytestmark = pytest.mark.browser
@@ -71,3 +71,32 @@ def test_an_officer_assigns_and_an_expert_affirms_and_scores(
     sign_in(page, "alice")
     page.goto(f"/reviews/stages/{stage.pk}/")
     expect(page.locator("[data-testid=scored]")).to_have_text("1")
+
+
+def test_an_officer_finds_the_experts_organisation_by_typing_and_picks_it(
+    page: Page, alice: User, haina: Organisation, jiaodong: Organisation
+) -> None:
+    # given the expert form
+    sign_in(page, "alice")
+    page.goto("/reviews/experts/new/")
+    page.fill("#id_code", "E-300")
+    page.fill("#id_name", "周工")
+    page.check("input[name=fields_][value=machinery]")
+    # when the officer types part of an English name and picks the suggestion
+    page.fill("#id_organisation", "Haina")
+    suggestion = page.get_by_test_id("org-suggestion")
+    expect(suggestion).to_have_count(1)
+    suggestion.click()
+    # then the box shows the choice, whose id the form posts
+    expect(page.get_by_test_id("org-chosen")).to_contain_text(haina.name)
+    expect(page.locator("#id_organisation-value")).to_have_value(str(haina.pk))
+    # when the officer types again, the choice is cleared until a suggestion is picked
+    page.fill("#id_organisation", "Jiaodong")
+    expect(page.get_by_test_id("org-suggestion")).to_contain_text(jiaodong.name)
+    expect(page.locator("#id_organisation-value")).to_have_value("")
+    page.get_by_test_id("org-suggestion").click()
+    expect(page.get_by_test_id("org-chosen")).to_contain_text(jiaodong.name)
+    page.click("[data-testid=expert-form] button[type=submit]")
+    expect(page.get_by_test_id("error-summary")).to_have_count(0)
+    expect(page.locator("h1")).to_contain_text("周工")
+    assert Expert.objects.get(code="E-300").organisation == jiaodong

@@ -14,11 +14,10 @@ from wotu.core.errors import WotuError
 from wotu.core.models import AuditEvent, User
 from wotu.organisations.models import Organisation
 from wotu.programmes.models import Application, Award, CallStatus, Status
+from wotu.reviews.decision import decision_record, funded_list
 from wotu.reviews.models import Decision, Notice
 from wotu.reviews.notice import (
     Refused,
-    decision_record,
-    funded_list,
     notice_publish,
     objection_file,
     objection_receipt,

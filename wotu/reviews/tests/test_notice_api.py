@@ -15,8 +15,9 @@ from wotu.core.models import User
 from wotu.core.services import api_token_create
 from wotu.organisations.models import Organisation
 from wotu.reviews.api_notice import router
+from wotu.reviews.decision import decision_record
 from wotu.reviews.models import Notice, Objection, ObjectionOutcome
-from wotu.reviews.notice import decision_record, notice_publish
+from wotu.reviews.notice import notice_publish
 from wotu.reviews.tests.test_notice import AFTER, PUBLISHED, call_on_notice_stage
 
 pytestmark = pytest.mark.django_db

@@ -19,8 +19,9 @@ from django.utils import timezone
 from wotu.core.models import User
 from wotu.organisations.models import Organisation
 from wotu.programmes.models import Application, Award, Call, CallStatus, Status
+from wotu.reviews.decision import decision_record
 from wotu.reviews.models import Notice, Objection, ObjectionOutcome
-from wotu.reviews.notice import decision_record, notice_publish, objection_receipt
+from wotu.reviews.notice import notice_publish, objection_receipt
 from wotu.reviews.notice_export import notice_pdf, notice_xlsx
 from wotu.reviews.tests.test_notice import AFTER, PUBLISHED, call_on_notice_stage
 
