@@ -43,6 +43,7 @@ migrations-check:
 deploy-check:
 	DJANGO_SETTINGS_MODULE=wotu.settings_production \
 	SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(60))') \
+	WOTU_AUDIT_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(40))') \
 	$(WOTU) check --deploy --fail-level WARNING
 
 test-sqlite:

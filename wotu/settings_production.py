@@ -1,4 +1,5 @@
-"""Production settings: everything secure, the secret key from the environment only."""
+"""Production settings: everything secure, the secret key and the audit checkpoint key from the
+environment only."""
 
 from __future__ import annotations
 
@@ -14,6 +15,13 @@ if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured(
         "生产环境须通过环境变量 SECRET_KEY 提供至少 50 个字符的密钥 / "
         "production needs SECRET_KEY in the environment, at least 50 characters"
+    )
+# The audit checkpoints' signing key (wotu.core.audit): environment only, never the database.
+if len(os.environ.get("WOTU_AUDIT_KEY", "")) < 32:
+    raise ImproperlyConfigured(
+        "生产环境须通过环境变量 WOTU_AUDIT_KEY 提供至少 32 个字符的审计检查点签名密钥 / "
+        "production needs WOTU_AUDIT_KEY in the environment, at least 32 characters"
+        " (it signs the audit checkpoints)"
     )
 SECURE_SSL_REDIRECT = True
 SECURE_HSTS_SECONDS = 31536000

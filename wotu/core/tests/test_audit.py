@@ -1,11 +1,13 @@
-"""The audit chain: events link by hash; any change, deletion or insertion is found."""
+"""The audit chain: events link by hash and stay verifiable whatever their data. Tampering with
+rows behind the models' back is tested in ``test_tamper.py``."""
 
 from __future__ import annotations
 
-import hashlib
+from typing import Any
 
 import pytest
-from django.db import connection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from wotu.core.audit import GENESIS, audit_record, audit_verify
 from wotu.core.models import AuditEvent, AuditImmutableError, User
@@ -45,43 +47,33 @@ def test_an_event_cannot_be_changed_or_deleted_through_the_models(alice: User) -
         AuditEvent.objects.all().delete()
 
 
-def _raw(sql: str, params: list[str | int]) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+def test_an_empty_chain_verifies(db: None) -> None:
+    assert audit_verify() is None
 
 
-def test_a_changed_event_is_named_by_verify(alice: User) -> None:
-    events = _three_events(alice)
-    _raw("UPDATE core_auditevent SET data = %s WHERE id = %s", ['{"n": 7}', events[1].pk])
-    broken = audit_verify()
-    assert broken is not None and broken.event_id == events[1].pk
-    assert "changed" in broken.reason_en
+# PostgreSQL's jsonb cannot hold U+0000 (it refuses the insert, so the change rolls back).
+TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=20)
+JSON_SCALARS = st.none() | st.booleans() | st.integers() | TEXT
+JSON_DATA = st.dictionaries(
+    TEXT,
+    st.recursive(
+        JSON_SCALARS,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner),
+        max_leaves=8,
+    ),
+    max_size=5,
+)
 
 
-def test_a_deleted_event_is_named_by_verify(alice: User) -> None:
-    events = _three_events(alice)
-    _raw("DELETE FROM core_auditevent WHERE id = %s", [events[1].pk])
-    broken = audit_verify()
-    assert broken is not None and broken.event_id == events[1].pk
-    assert "missing" in broken.reason_en
-
-
-def test_a_deleted_last_event_is_found_through_the_chain_head(alice: User) -> None:
-    events = _three_events(alice)
-    _raw("DELETE FROM core_auditevent WHERE id = %s", [events[2].pk])
-    broken = audit_verify()
-    assert broken is not None and "head" in broken.reason_en
-
-
-def test_a_rehashed_forgery_in_the_middle_breaks_the_next_link(alice: User) -> None:
-    events = _three_events(alice)
-    forged = AuditEvent.objects.get(pk=events[0].pk)
-    forged.data = {"n": 0, "amount": "999.00"}
-    from wotu.core.audit import event_hash
-
-    new_hash = event_hash(prev_hash=GENESIS, event=forged)
-    _raw("UPDATE core_auditevent SET data = %s, hash = %s WHERE id = %s",
-         ['{"amount": "999.00", "n": 0}', new_hash, events[0].pk])  # fmt: skip
-    broken = audit_verify()
-    assert broken is not None and broken.event_id == events[1].pk
-    assert hashlib.sha256(b"").hexdigest() != new_hash
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=JSON_DATA)
+def test_any_json_data_survives_the_database_and_still_verifies(
+    alice: User, data: dict[str, Any]
+) -> None:
+    """Whatever the data (Chinese text, nesting, big integers), the database's JSON round trip
+    must not change what the hash covers — otherwise verify would cry wolf."""
+    event = audit_record(actor=alice, action="test.any", subject=("test.thing", "1"), data=data)
+    assert AuditEvent.objects.get(pk=event.pk).data == event.data
+    assert audit_verify() is None
