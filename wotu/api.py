@@ -24,6 +24,7 @@ from ninja.types import DictStrAny
 
 from wotu.core.auth import api_auth
 from wotu.core.errors import WotuError
+from wotu.ledger.api import router as ledger_router
 from wotu.organisations.api import router as organisations_router
 from wotu.policies.api import router as policies_router
 from wotu.programmes.api import router as programmes_router
@@ -57,6 +58,7 @@ api.add_router("/", programmes_router)
 api.add_router("/", reviews_router)
 api.add_router("/", notice_router)
 api.add_router("/", challenges_router)
+api.add_router("/", ledger_router)
 
 
 def problem(request: HttpRequest, status: int, zh: str, en: str, **extra: Any) -> HttpResponse:

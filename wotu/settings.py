@@ -7,11 +7,16 @@ ALLOWED_HOSTS  comma-separated
 WOTU_TASKS_BACKEND  the django-tasks backend for long jobs; default the database queue
                (django_tasks_db.DatabaseBackend, run by `wotu db_worker`);
                django_tasks.backends.immediate.ImmediateBackend runs them in the request
+WOTU_TWO_APPROVER_THRESHOLD  payment batches above this many CNY need two approvers besides
+               the preparer; default 1000000
+WOTU_OPEN_DATA_PREFIX  the 360Giving identifier prefix of this bureau; default 360G-wotu
+WOTU_AUDIT_KEY the key that signs audit checkpoints (required in production)
 """
 
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -157,6 +162,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 # POST /api/policies/{id}/evaluate reads its JSON body itself (100,000 facts rows are ~60 MB).
 WOTU_MAX_EVALUATE_BYTES = int(os.environ.get("WOTU_MAX_EVALUATE_BYTES", str(200 * 1024 * 1024)))
+
+# Money: batches above this total need two approvers besides the preparer (issue 5).
+WOTU_TWO_APPROVER_THRESHOLD = Decimal(os.environ.get("WOTU_TWO_APPROVER_THRESHOLD", "1000000"))
+WOTU_OPEN_DATA_PREFIX = os.environ.get("WOTU_OPEN_DATA_PREFIX", "360G-wotu")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads it to send X-CSRFToken

@@ -201,7 +201,11 @@ def programme_problems(values: Mapping[str, Any]) -> list[FieldError]:
                 budget_spec_validate(items=values.get(name))
         except WotuError as exc:
             errors.append(_problem(name, None, exc.zh, exc.en))
-    errors += pipeline_problems(values.get("pipeline"))
+    # An empty pipeline makes a direct-award programme: no calls, only awards computed by a
+    # policy (e.g. the Qingdao plan's subsidies) committed against its budget. Calls still need
+    # a pipeline (call_create checks it).
+    if values.get("pipeline") != []:
+        errors += pipeline_problems(values.get("pipeline"))
     errors += funding_problems(values.get("funding", {"partial": "none"}))
     return errors
 

@@ -157,6 +157,24 @@ def _expert_with_record(user: Any) -> bool:
     return permissions.is_expert(user) and expert_of(user) is not None
 
 
+def _reads_ledger(user: Any) -> bool:
+    from wotu.ledger.permissions import can_read_ledger
+
+    return can_read_ledger(user)
+
+
+def _prepares_payments(user: Any) -> bool:
+    from wotu.ledger.permissions import can_prepare_payments
+
+    return can_prepare_payments(user)
+
+
+def _sees_own_payments(user: Any) -> bool:
+    from wotu.ledger.permissions import can_see_own_payments
+
+    return can_see_own_payments(user)
+
+
 def _reads_programmes(user: Any) -> bool:
     return permissions.can_manage_programmes(user) or permissions.can_read_all_applications(user)
 
@@ -182,10 +200,18 @@ PROGRAMME_LINKS: tuple[tuple[Callable[[Any], bool], str, str, Any, Any], ...] = 
      _("Your bids for challenge tasks and their milestones.")),
     (_signed_in, "calls", "programmes:open", _("Open calls"),
      _("Calls accepting applications now or soon.")),
+    (_reads_ledger, "ledger", "ledger:dashboard", _("Finance dashboard"),
+     _("Budgets, commitments and payments by programme, year and source; cross-border flows.")),
+    (_prepares_payments, "batches", "ledger:batches", _("Payment batches"),
+     _("Prepare, approve and send payment batches; book the bank's return files.")),
+    (_sees_own_payments, "payments", "ledger:statements", _("My awards and payments"),
+     _("What was awarded to your organisation and what has been paid.")),
     (_public, "notices", "notices:list", _("Public notices"),
      _("Proposed funding lists on public notice, and decisions.")),
     (_public, "challenges", "challenges:list", _("Open challenges"),
      _("Challenge tasks (揭榜挂帅) open for bids.")),
+    (_public, "open-data", "ledger:open_data", _("Open data"),
+     _("Awards and disbursements as 360Giving JSON and Excel.")),
 )  # fmt: skip
 
 

@@ -42,18 +42,20 @@ def sign_in(page: Page, username: str) -> None:
 ROLES = {
     "alice": ("bureau_officer", ["registry", "import", "export", "policies", "runs", "programmes",
                                  "experts", "stages", "notices-manage", "challenges-manage",
-                                 "calls", "notices", "challenges"]),
+                                 "calls", "ledger", "notices", "challenges", "open-data"]),
     "bob": ("finance_officer", ["registry", "export", "policies", "runs", "programmes",
-                                "challenges-manage", "calls", "notices", "challenges"]),
-    "carol": ("expert", ["policies", "calls", "notices", "challenges"]),
+                                "challenges-manage", "calls", "ledger", "batches", "notices",
+                                "challenges", "open-data"]),
+    "carol": ("expert", ["policies", "calls", "notices", "challenges", "open-data"]),
     "dave": ("applicant", ["own", "policies", "explain", "applications", "bids", "calls",
-                           "notices", "challenges"]),
+                           "payments", "notices", "challenges", "open-data"]),
     "erin": ("applicant", ["own", "policies", "explain", "applications", "bids", "calls",
-                           "notices", "challenges"]),
-    "frank": ("bank_officer", ["registry", "policies", "calls", "notices", "challenges"]),
+                           "payments", "notices", "challenges", "open-data"]),
+    "frank": ("bank_officer", ["registry", "policies", "calls", "notices", "challenges",
+                               "open-data"]),
     "gina": ("superuser", ["registry", "import", "export", "policies", "runs", "programmes",
                            "experts", "stages", "notices-manage", "challenges-manage", "calls",
-                           "notices", "challenges", "admin"]),
+                           "ledger", "notices", "challenges", "open-data", "admin"]),
 }  # fmt: skip
 
 

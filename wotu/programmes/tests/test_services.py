@@ -159,6 +159,22 @@ def test_a_pipeline_may_skip_stages_but_keeps_their_order(alice: User) -> None:
     assert programme_create(actor=alice, **programme_values(pipeline=pipeline)).pk
 
 
+def test_a_programme_without_a_pipeline_funds_policy_awards_but_opens_no_call(
+    alice: User,
+) -> None:
+    # given a direct-award programme (its awards come from a policy run, not from calls)
+    programme = programme_create(actor=alice, **programme_values(pipeline=[], form=[]))
+    # when a call is created for it, then it is refused: a call needs a review pipeline
+    opens = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
+    with pytest.raises(Invalid) as exc:
+        call_create(
+            actor=alice, programme=programme, code="direct-call", title="x", title_en="x",
+            opens_at=opens, closes_at=opens + dt.timedelta(days=3),
+        )  # fmt: skip
+    assert "pipeline" in fields_of(exc)
+    assert not Call.objects.filter(code="direct-call").exists()
+
+
 @pytest.mark.parametrize("persona", ["bob", "carol", "dave", "frank"])
 def test_only_bureau_officers_create_programmes(
     request: pytest.FixtureRequest, persona: str

@@ -52,6 +52,20 @@ class DemoLogin:
 LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin(Role.BUREAU_OFFICER, "科技局", "bureau officer", "bureau", "wotu-bureau-2021"),
     DemoLogin(Role.FINANCE_OFFICER, "财政局", "finance officer", "finance", "wotu-finance-2021"),
+    DemoLogin(
+        Role.FINANCE_OFFICER,
+        "财政局（复核）",
+        "finance officer (approver)",
+        "finance2",
+        "wotu-finance2-2021",
+    ),
+    DemoLogin(
+        Role.FINANCE_OFFICER,
+        "财政局（复核）",
+        "finance officer (approver)",
+        "finance3",
+        "wotu-finance3-2021",
+    ),
     DemoLogin(Role.EXPERT, "评审专家", "expert reviewer", "expert", "wotu-expert-2021"),
     DemoLogin(Role.APPLICANT, "申报单位", "applicant", "applicant", "wotu-applicant-2021"),
     DemoLogin(Role.BANK_OFFICER, "合作银行", "bank officer", "bank", "wotu-bank-2021"),
@@ -167,12 +181,38 @@ def calls_ensure(build: Build) -> str:
     return calls_demo_ensure(seed=DEMO_SEED)
 
 
+def ledger_ensure(build: Build) -> str:
+    """Budgets, commitments from the Qingdao run, paid and pending batches, a cross-border
+    payment in HKD — all booked through the ledger's services."""
+    from wotu.ledger.demo import ledger_demo_ensure
+
+    return ledger_demo_ensure()
+
+
+#: Signs the demo's audit checkpoints. A demo-only key, like the demo passwords: production
+#: refuses to start without its own WOTU_AUDIT_KEY from the environment.
+DEMO_AUDIT_KEY = "wotu-demo-audit-key-not-for-production-0001"
+
+
+def audit_checkpoint_ensure(build: Build) -> str:
+    """A signed checkpoint of the chain now, and the daily one queued for the worker."""
+    from wotu.core.audit import audit_checkpoint
+    from wotu.core.tasks import audit_checkpoint_schedule
+
+    os.environ.setdefault("WOTU_AUDIT_KEY", DEMO_AUDIT_KEY)
+    path = audit_checkpoint()
+    queued = "已排队 / queued" if audit_checkpoint_schedule() else "已在队列中 / already queued"
+    return f"{path.name}；每日检查点 / daily checkpoint {queued}"
+
+
 STEPS: list[Step] = [
     Step("准备数据库", "prepare the database", database_prepare),
     Step("生成合成城市", "generate the synthetic city", city_build),
     Step("创建演示账号", "create the demo logins", logins_ensure),
     Step("运行政策与情景", "run the policies and a scenario", policy_runs_ensure),
     Step("建立申报与评审", "build calls in review and on notice", calls_ensure),
+    Step("记账与付款", "book budgets, commitments and payments", ledger_ensure),
+    Step("审计检查点", "sign an audit checkpoint", audit_checkpoint_ensure),
 ]
 
 
