@@ -391,7 +391,10 @@ class Formula:
                 key.is_null().alias(f"_null{number}"),
                 key.rank("dense", descending=down).alias(f"_key{number}"),
             ]
-        rank = pl.struct(*fields, pl.col(KEY).alias("_uscc")).rank("ordinal").cast(pl.Int64)
+        # The USCC enters as its ordinal rank: the same order, but an integer to compare (and
+        # free to compute on the engine's rows, already sorted by USCC).
+        uscc = pl.col(KEY).rank("ordinal").alias("_uscc")
+        rank = pl.struct(*fields, uscc).rank("ordinal").cast(pl.Int64)
         ranked = rank.over(list(over)) if over else rank
         return pl.when(held).then(ranked)
 
@@ -598,7 +601,9 @@ def plan_query(plan: Plan, facts: pl.LazyFrame) -> pl.LazyFrame:
 def _year_base(facts: pl.LazyFrame, histories: Mapping[str, History], year: int) -> pl.LazyFrame:
     """The year's rows with the history values joined in, sorted by USCC (the rank tie-break)."""
     frame = facts.filter(pl.col("year") == year)
-    return _join_histories(frame, facts, histories, year).sort(KEY)
+    if histories:
+        frame = frame.join(_histories_frame(facts, histories, year), on=KEY, how="left")
+    return frame.sort(KEY)
 
 
 def _plan_rules(plan: Plan, frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -645,40 +650,53 @@ def _branch_value(item: BuiltRule) -> pl.Expr:
     return result
 
 
-def _join_histories(
-    frame: pl.LazyFrame, facts: pl.LazyFrame, histories: Mapping[str, History], year: int
+def _histories_frame(
+    facts: pl.LazyFrame, histories: Mapping[str, History], year: int
 ) -> pl.LazyFrame:
-    """Join every history value in as few joins as possible: one for all previous-year values,
-    one per window length for sums and counts, one for all "any earlier year" flags."""
-    groups: dict[tuple[str, int], list[History]] = {}
-    for history in histories.values():
-        key = ("window", history.years) if history.kind in {"sum", "count"} else (history.kind, 0)
-        groups.setdefault(key, []).append(history)
-    for (kind, years), items in sorted(groups.items()):
-        if kind == "prev":
-            other = facts.filter(pl.col("year") == year - 1).select(
-                KEY, *(pl.col(h.source).alias(h.column) for h in items)
-            )
-        elif kind == "window":
-            window = facts.filter(pl.col("year").is_between(year - years + 1, year))
-            other = window.group_by(KEY).agg(
-                (pl.col(h.source).sum() if h.kind == "sum" else pl.len().cast(pl.Int64)).alias(
-                    h.column
-                )
-                for h in items
-            )
-        elif kind == "any_before":
-            other = (
-                facts.filter(pl.col("year") < year)
-                .group_by(KEY)
-                .agg(pl.col(h.source).fill_null(False).any().alias(h.column) for h in items)
-            )
+    """Every history value, one row per enterprise, from one group-by over the rows they read:
+    the years the windows and previous-year values reach back to, and, before those, only the
+    rows where an "any earlier year" flag is true (a false or missing flag changes nothing).
+
+    Relies on the facts contract — one row per (USCC, year), as ``wotu.policies.inputs``
+    checks — so an enterprise's previous-year value is the only value of that year and can be
+    taken with ``max``; each value is a plain aggregation of a masked column, which Polars
+    computes far faster than a filter inside the group. Every enterprise with a row in
+    ``year`` has a group (that row), so "any earlier year" is never null where it is joined."""
+    yr = pl.col("year")
+    earliest = year
+    flags: list[pl.Expr] = []
+    aggregations: list[pl.Expr] = []
+    for history in sorted(histories.values(), key=_history_order):
+        source = pl.col(history.source)
+        if history.kind == "prev":
+            value = pl.when(yr == year - 1).then(source).max()
+            earliest = min(earliest, year - 1)
+        elif history.kind == "sum":
+            value = pl.when(yr > year - history.years).then(source).sum()
+            earliest = min(earliest, year - history.years + 1)
+        elif history.kind == "count":
+            value = (yr > year - history.years).sum().cast(pl.Int64)
+            earliest = min(earliest, year - history.years + 1)
+        elif history.kind == "any_before":
+            value = pl.when(yr < year).then(source.fill_null(False)).max().fill_null(False)
+            flags.append(source.fill_null(False))
         else:  # pragma: no cover - History kinds are created only by Formula
-            raise PolicyError(f"未知历史类型 {kind}", f"unknown history kind {kind}")
-        frame = frame.join(other, on=KEY, how="left")
-        if kind == "any_before":
-            frame = frame.with_columns(pl.col(h.column).fill_null(False) for h in items)
-    return frame
+            raise PolicyError(
+                f"未知历史类型 {history.kind}", f"unknown history kind {history.kind}"
+            )
+        aggregations.append(value.alias(history.column))
+    rows = yr.is_between(earliest, year)
+    if flags:
+        rows = rows | ((yr < earliest) & pl.any_horizontal(flags))
+    return facts.filter(rows).group_by(KEY).agg(aggregations)
+
+
+def _history_order(history: History) -> tuple[str, int]:
+    """The order history columns come in: flags, previous-year values, then the windows by
+    length (each in the order the formulas asked for them)."""
+    if history.kind in {"sum", "count"}:
+        return ("window", history.years)
+    return (history.kind, 0)
 
 
 def evaluate(

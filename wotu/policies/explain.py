@@ -245,6 +245,18 @@ def basis_series(plan: Plan, frame: pl.DataFrame, outputs: list[str] | None = No
     )
 
 
+def basis_columns(plan: Plan, outputs: list[str] | None = None) -> list[str]:
+    """The result columns the ``basis`` of ``outputs`` reads: each output, its branch index
+    and every input, history value and rule its branches cite (parameters are text)."""
+    columns: dict[str, None] = {}
+    for name in outputs or plan.policy.outputs:
+        item = plan.rules[name]
+        columns.update(dict.fromkeys([name, name + BRANCH_SUFFIX]))
+        for needs in item.needs:
+            columns.update(dict.fromkeys(n for n in needs if not n.startswith(PARAM_PREFIX)))
+    return list(columns)
+
+
 def _branch_text(plan: Plan, item: BuiltRule, number: int) -> pl.Expr:
     name = item.rule.name
     branch = item.branches.items[number]

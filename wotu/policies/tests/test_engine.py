@@ -359,3 +359,55 @@ def test_an_output_used_by_a_later_output_is_explained_once(params: ParameterSet
     capped = tree["outputs"][1]
     assert capped["rule"] == "toy.capped"
     assert capped["rules"] == [{"rule": "toy.award", "see_above": True}]
+
+
+@pytest.fixture(scope="module")
+def history_policy(tmp_path_factory: pytest.TempPathFactory) -> Policy:
+    path = tmp_path_factory.mktemp("toy") / "toy.yaml"
+    path.write_text(YAML, encoding="utf-8")
+    params = parameters_load(path)
+    policy = Policy(id="h", zh="历史", en="history", kind="assess", parameters=params,
+                    outputs=("prev", "sum3", "count3", "before", "has_prev"))  # fmt: skip
+    ref = params["award"].values[0].reference
+    formulas = {
+        "prev": lambda f: f.prev("rd"),
+        "sum3": lambda f: f.sum_years("rd", 3),
+        "count3": lambda f: f.count_years(3),
+        "before": lambda f: f.any_before("flag"),
+        "has_prev": lambda f: f.has_prev(),
+    }
+    for name, formula in formulas.items():
+        policy.rule(name, zh=name, en=name, unit="count", reference=ref)(formula)
+    return policy
+
+
+FIRM_YEARS = st.dictionaries(
+    st.tuples(st.sampled_from("ABCD"), st.integers(2017, 2025)),
+    st.tuples(st.none() | st.integers(-(10**12), 10**12), st.none() | st.booleans()),
+    max_size=30,
+)
+
+
+@given(rows=FIRM_YEARS)
+def test_history_values_are_what_the_enterprise_s_own_earlier_rows_say(
+    history_policy: Policy, rows: dict[tuple[str, int], tuple[int | None, bool | None]]
+) -> None:
+    year = 2022
+    frame = pl.DataFrame(
+        [(uscc, at, rd, flag) for (uscc, at), (rd, flag) in rows.items()],
+        schema={"uscc": pl.String, "year": pl.Int64, "rd": pl.Int64, "flag": pl.Boolean},
+        orient="row",
+    )
+
+    result = evaluate(history_policy, frame.lazy(), year=year)[1]
+
+    firms = sorted({uscc for uscc, at in rows if at == year})
+    assert result["uscc"].to_list() == firms
+    for row in result.iter_rows(named=True):
+        own = {at: values for (uscc, at), values in rows.items() if uscc == row["uscc"]}
+        window = [own[at][0] for at in own if year - 2 <= at <= year]
+        assert row["prev"] == (own[year - 1][0] if year - 1 in own else None)
+        assert row["has_prev"] == (year - 1 in own)
+        assert row["sum3"] == sum(rd for rd in window if rd is not None)
+        assert row["count3"] == len(window)
+        assert row["before"] == any(own[at][1] is True for at in own if at < year)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -77,3 +79,71 @@ def test_csv_xlsx_and_parquet_files_give_the_same_frame(tmp_path: Path) -> None:
 
     assert frames[0].equals(frames[2])
     assert frames[0].equals(frames[1])
+
+
+def typed_facts(**changes: pl.Series) -> pl.DataFrame:
+    """Two enterprise-years as a typed Parquet holds them (money Decimal(20, 2))."""
+    frame = pl.DataFrame(
+        {
+            "uscc": ["A", "B"],
+            "name": ["甲", "乙"],
+            "year": [2023, 2023],
+            "registered_on": [dt.date(2010, 1, 1), dt.date(2012, 5, 6)],
+            "employees": [10, 20],
+            "st_staff": [1, 2],
+            "revenue": [Decimal("1000.05"), Decimal("2000.00")],
+            "rd_expense": [Decimal("100.00"), Decimal("0.10")],
+        },
+        schema_overrides={"revenue": pl.Decimal(20, 2), "rd_expense": pl.Decimal(20, 2)},
+    )
+    return frame.with_columns(**changes)
+
+
+def test_a_typed_parquet_gives_the_same_frame_as_the_same_cells_written_as_text(
+    tmp_path: Path,
+) -> None:
+    typed, text = tmp_path / "typed.parquet", tmp_path / "text.parquet"
+    frame = typed_facts(name=pl.Series([" 甲 ", "乙"]))
+    frame.write_parquet(typed)
+    frame.select(pl.all().cast(pl.String)).write_parquet(text)
+
+    from_typed = facts_frame_from_file(typed)
+
+    assert from_typed.equals(facts_frame_from_file(text))
+    assert from_typed["revenue"].to_list() == [100005, 200000]
+    assert from_typed["name"].to_list() == ["甲", "乙"]
+
+
+def test_a_blank_required_cell_in_a_typed_parquet_is_reported_with_its_row(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "facts.parquet"
+    typed_facts(employees=pl.Series([10, None]), name=pl.Series(["甲", "  "])).write_parquet(path)
+
+    with pytest.raises(FactsInputError) as caught:
+        facts_frame_from_file(path)
+
+    assert [(e.row, e.column) for e in caught.value.errors] == [(3, "employees"), (3, "name")]
+
+
+def test_a_parquet_amount_too_large_to_count_in_fen_is_reported_not_wrapped(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "facts.parquet"
+    huge = pl.Series([Decimal("1.00"), Decimal("99999999999999999.99")], dtype=pl.Decimal(20, 2))
+    typed_facts(revenue=huge).write_parquet(path)
+
+    with pytest.raises(FactsInputError) as caught:
+        facts_frame_from_file(path)
+
+    assert [(e.row, e.column, e.value) for e in caught.value.errors] == [
+        (3, "revenue", "99999999999999999.99")
+    ]
+
+
+def test_a_year_given_twice_for_an_enterprise_is_refused_naming_the_row(tmp_path: Path) -> None:
+    path = tmp_path / "facts.parquet"
+    typed_facts(uscc=pl.Series(["A", "A"])).write_parquet(path)
+
+    with pytest.raises(FactsInputError, match="row 2: USCC A has year 2023 more than once"):
+        facts_frame_from_file(path)
