@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db import models
+if TYPE_CHECKING:
+    from django.db import models
 
 FEN = Decimal("0.01")
 
@@ -16,4 +17,8 @@ def round_fen(amount: Decimal) -> Decimal:
 
 
 def money_field(verbose_name: Any, *, null: bool = False) -> models.DecimalField[Any, Any]:
+    # Imported here so that reading facts and evaluating policies (which round money) do not
+    # pay for importing Django's ORM: the engine runs outside Django in benchmarks and workers.
+    from django.db import models
+
     return models.DecimalField(verbose_name, max_digits=20, decimal_places=2, null=null, blank=null)
