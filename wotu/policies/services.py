@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from wotu.core import permissions
+from wotu.core.audit import audit_record
 from wotu.core.errors import WotuError
 from wotu.core.models import User
 from wotu.organisations.models import Organisation
@@ -84,8 +85,16 @@ def run_transition(
         case _:
             raise RunTransitionError(run, old, new_status)
     # Compare-and-set: only a run still in ``old`` moves, so two workers cannot both run it.
-    if PolicyRun.objects.filter(pk=run.pk, status=old).update(**changes) != 1:
-        raise RunTransitionError(run, old, new_status)
+    with transaction.atomic():
+        if PolicyRun.objects.filter(pk=run.pk, status=old).update(**changes) != 1:
+            raise RunTransitionError(run, old, new_status)
+        data: dict[str, Any] = {"policy": run.policy_id, "year": run.year, "from": str(old),
+                                "to": str(new_status)}  # fmt: skip
+        if new_status == RunStatus.DONE:
+            data["totals"] = run.totals
+        if new_status == RunStatus.FAILED:
+            data["error"] = changes["error_en"]
+        audit_record(actor=run.created_by, action="policy.run.status", subject=run, data=data)
     for name, value in changes.items():
         setattr(run, name, value)
     logger.info("policy run %s: %s → %s", run.pk, old, new_status)
@@ -135,21 +144,57 @@ def run_create(
         _baseline_check(baseline, policy_id=policy_id, year=year, overrides=changes)
     elif changes:
         baseline = _baseline_ensure(user=user, policy=policy, year=year, immediately=immediately)
-    run = PolicyRun.objects.create(
-        policy_id=policy_id,
-        kind=policy.kind,
-        year=year,
-        created_by=user,
-        parameters_hash=parameters.version_hash(),
-        formulas_hash=formulas_hash(policy_id),
-        overrides=changes,
-        scenario=(scenario.strip() or scenario_name(changes))[:200],
-        baseline=baseline,
-        progress_message="排队等待执行 / queued",
-    )
+    with transaction.atomic():
+        run = PolicyRun.objects.create(
+            policy_id=policy_id,
+            kind=policy.kind,
+            year=year,
+            created_by=user,
+            parameters_hash=parameters.version_hash(),
+            formulas_hash=formulas_hash(policy_id),
+            overrides=changes,
+            scenario=(scenario.strip() or scenario_name(changes))[:200],
+            baseline=baseline,
+            progress_message="排队等待执行 / queued",
+        )
+        _run_audit(run)
     _start(run, immediately=immediately)
     run.refresh_from_db()
     return run
+
+
+def _run_audit(run: PolicyRun) -> None:
+    """Audit the new run, and — when a baseline run meets parameters or formulas that differ from
+    the previous baseline of the same policy — the change itself ("policy.parameters"): the
+    catalogue's parameters live in YAML under version control, and this is where a change
+    first takes effect on money."""
+    audit_record(
+        actor=run.created_by, action="policy.run.create", subject=run,
+        data={"policy": run.policy_id, "year": run.year, "parameters": run.parameters_hash,
+              "formulas": run.formulas_hash, "overrides": run.overrides,
+              "baseline": run.baseline_id},
+    )  # fmt: skip
+    if run.overrides:
+        return
+    previous = (
+        PolicyRun.objects.filter(policy_id=run.policy_id, year=run.year, overrides={})
+        .exclude(pk=run.pk)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if previous is None:
+        return
+    changed = {
+        name: {"from": getattr(previous, f"{name}_hash"), "to": getattr(run, f"{name}_hash")}
+        for name in ("parameters", "formulas")
+        if getattr(previous, f"{name}_hash") != getattr(run, f"{name}_hash")
+    }
+    if changed:
+        audit_record(
+            actor=run.created_by, action="policy.parameters", subject=run,
+            data={"policy": run.policy_id, "year": run.year, "previous_run": previous.pk,
+                  **changed},
+        )  # fmt: skip
 
 
 def scenario_name(overrides: Mapping[str, Any]) -> str:
