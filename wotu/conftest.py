@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from wotu.core.models import Role, User
 from wotu.organisations.models import EnterpriseYear, Kind, Organisation, Region
@@ -24,6 +26,13 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 PASSWORD = "wotu-test-password-1"
+
+# Properties are about values, never about speed: no per-example deadline (a loaded CI machine
+# would make timing-based failures flaky), and slow data generation is not an error.
+hypothesis_settings.register_profile(
+    "wotu", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("wotu")
 
 
 @pytest.fixture(autouse=True)
