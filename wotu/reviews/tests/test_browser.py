@@ -90,6 +90,11 @@ def test_an_officer_finds_the_experts_organisation_by_typing_and_picks_it(
     # then the box shows the choice, whose id the form posts
     expect(page.get_by_test_id("org-chosen")).to_contain_text(haina.name)
     expect(page.locator("#id_organisation-value")).to_have_value(str(haina.pk))
+    # (the picker was swapped in by htmx: let it settle so the new box listens before typing)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.htmx-request, .htmx-swapping, .htmx-settling')"
+        ".length === 0"
+    )
     # when the officer types again, the choice is cleared until a suggestion is picked
     page.fill("#id_organisation", "Jiaodong")
     expect(page.get_by_test_id("org-suggestion")).to_contain_text(jiaodong.name)
