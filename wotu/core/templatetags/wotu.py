@@ -151,6 +151,20 @@ def _public(user: Any) -> bool:
     return True
 
 
+def _applies_or_reviews(user: Any) -> bool:
+    """Signed in, but not an officer (officers reach calls through their programmes)."""
+    return _signed_in(user) and not _reads_programmes(user)
+
+
+def _public_notices(user: Any) -> bool:
+    """Officers who manage notices have their own page; everyone else sees the public one."""
+    return not permissions.can_manage_programmes(user)
+
+
+def _public_challenges(user: Any) -> bool:
+    return not permissions.can_read_all_applications(user)
+
+
 def _expert_with_record(user: Any) -> bool:
     from wotu.reviews.selectors import expert_of
 
@@ -191,14 +205,14 @@ PROGRAMME_LINKS: tuple[tuple[Callable[[Any], bool], str, str, Any, Any], ...] = 
      _("Notices and decisions"),
      _("Publish notices, resolve objections, record committee decisions.")),
     (permissions.can_read_all_applications, "challenges-manage", "challenges:manage",
-     _("Challenge tasks"), _("Post tasks, review bids, select winners, accept milestones.")),
+     _("Manage challenge tasks"), _("Post tasks, review bids, select winners, accept milestones.")),
     (_expert_with_record, "assignments", "reviews:mine", _("My assignments"),
      _("Declare conflicts and score the applications assigned to you.")),
     (permissions.can_apply, "applications", "programmes:mine", _("My applications"),
      _("Drafts, submissions, status and feedback of your organisation.")),
     (permissions.can_apply, "bids", "challenges:mine", _("My bids"),
      _("Your bids for challenge tasks and their milestones.")),
-    (_signed_in, "calls", "programmes:open", _("Open calls"),
+    (_applies_or_reviews, "calls", "programmes:open", _("Open calls"),
      _("Calls accepting applications now or soon.")),
     (_reads_ledger, "ledger", "ledger:dashboard", _("Finance dashboard"),
      _("Budgets, commitments and payments by programme, year and source; cross-border flows.")),
@@ -206,9 +220,9 @@ PROGRAMME_LINKS: tuple[tuple[Callable[[Any], bool], str, str, Any, Any], ...] = 
      _("Prepare, approve and send payment batches; book the bank's return files.")),
     (_sees_own_payments, "payments", "ledger:statements", _("My awards and payments"),
      _("What was awarded to your organisation and what has been paid.")),
-    (_public, "notices", "notices:list", _("Public notices"),
+    (_public_notices, "notices", "notices:list", _("Public notices"),
      _("Proposed funding lists on public notice, and decisions.")),
-    (_public, "challenges", "challenges:list", _("Open challenges"),
+    (_public_challenges, "challenges", "challenges:list", _("Open challenges"),
      _("Challenge tasks (揭榜挂帅) open for bids.")),
     (_public, "open-data", "ledger:open_data", _("Open data"),
      _("Awards and disbursements as 360Giving JSON and Excel.")),

@@ -42,10 +42,10 @@ def sign_in(page: Page, username: str) -> None:
 ROLES = {
     "alice": ("bureau_officer", ["registry", "import", "export", "policies", "runs", "programmes",
                                  "experts", "stages", "notices-manage", "challenges-manage",
-                                 "calls", "ledger", "notices", "challenges", "open-data"]),
+                                 "ledger", "open-data"]),
     "bob": ("finance_officer", ["registry", "export", "policies", "runs", "programmes",
-                                "challenges-manage", "calls", "ledger", "batches", "notices",
-                                "challenges", "open-data"]),
+                                "challenges-manage", "ledger", "batches", "notices",
+                                "open-data"]),
     "carol": ("expert", ["policies", "calls", "notices", "challenges", "open-data"]),
     "dave": ("applicant", ["own", "policies", "explain", "applications", "bids", "calls",
                            "payments", "notices", "challenges", "open-data"]),
@@ -54,8 +54,8 @@ ROLES = {
     "frank": ("bank_officer", ["registry", "policies", "calls", "notices", "challenges",
                                "open-data"]),
     "gina": ("superuser", ["registry", "import", "export", "policies", "runs", "programmes",
-                           "experts", "stages", "notices-manage", "challenges-manage", "calls",
-                           "ledger", "notices", "challenges", "open-data", "admin"]),
+                           "experts", "stages", "notices-manage", "challenges-manage",
+                           "ledger", "open-data", "admin"]),
 }  # fmt: skip
 
 
