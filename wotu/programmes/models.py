@@ -61,7 +61,7 @@ class Programme(models.Model):
 
 class CallStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
-    OPEN = "open", _("Open")  # accepting between opens_at and closes_at
+    OPEN = "open", _("Accepting applications")  # between opens_at and closes_at
     REVIEW = "review", _("In review")
     NOTICE = "notice", _("Public notice")
     DECIDED = "decided", _("Decided")

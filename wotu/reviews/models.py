@@ -265,7 +265,7 @@ class Notice(models.Model):
 
 
 class ObjectionOutcome(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", _("Awaiting resolution")
     UPHELD = "upheld", _("Upheld")
     DISMISSED = "dismissed", _("Dismissed")
 

@@ -81,7 +81,7 @@ def test_show_prints_budget_who_may_apply_and_each_calls_stage_states(call: Call
     assert "企业、高校、科研院所 / enterprise, university, institute" in out
     assert "港澳单位可牵头 / HK/MO may lead: 是 / yes" in out
     assert "1. 专业评审 / Professional review" in out
-    assert "qz2026  受理中 / Open" in out
+    assert "qz2026  受理中 / Accepting applications" in out
     assert "1. 专业评审 / Professional review: 评分中 / Scoring" in out
     assert "2. 答辩评审 / Defence review: 未开始 / Not started" in out
 
@@ -102,7 +102,7 @@ def test_an_applicant_may_not_read_programmes(call: Call, dave: User) -> None:
 def test_calls_lists_the_calls_and_filters_by_status(call: Call) -> None:
     call_make(code="draft-call", status=CallStatus.DRAFT)
     out = run("calls")
-    assert "qz2026  受理中 / Open" in out and "draft-call  草稿 / Draft" in out
+    assert "qz2026  受理中 / Accepting applications" in out and "draft-call  草稿 / Draft" in out
     assert "2026-03-01 09:00 → 2026-03-31 17:00（北京时间 / Beijing time）" in out
     opened = run("calls", "--status", "open")
     assert "qz2026" in opened and "draft-call" not in opened
@@ -157,7 +157,7 @@ def test_applications_refuse_an_unknown_call_and_another_file_type(
 
 def test_an_officer_opens_a_draft_call_and_closes_it_for_review(alice: User) -> None:
     draft = call_make(code="gz2026", status=CallStatus.DRAFT)
-    assert "gz2026  受理中 / Open" in run("call-open", "gz2026", "--user", "alice")
+    assert "gz2026  受理中 / Accepting applications" in run("call-open", "gz2026", "--user", "alice")
     assert "gz2026  评审中 / In review" in run("call-close", "gz2026", "--user", "alice")
     draft.refresh_from_db()
     assert draft.status == CallStatus.REVIEW
