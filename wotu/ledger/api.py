@@ -1,6 +1,6 @@
 """The payments REST endpoints under /api/ledger/: payment batches (list, get, prepare, submit,
-approve, export as a bank file, the bank's return file), the FX rate table (import, list), and
-commitments with their tranches (read).
+approve, cancel, export as a bank file, the bank's return file), the FX rate table (import,
+list), and commitments with their tranches (read).
 
 Thin: parse, call one scoped selector or one service, render. Refusals: 400 a service's rule
 (:class:`~wotu.core.errors.WotuError`), 403 the role may not, 404 not visible, 409 an
@@ -8,10 +8,10 @@ idempotency key reused for another request, 422 an invalid request, an unreadabl
 file with bad rows (``errors`` lists every ``row N, column C, value V: reason``).
 
 Idempotency: every POST that moves money or approves moving it (prepare, submit, approve,
-export, return) requires an ``Idempotency-Key`` header (missing → 422). The same key with the
-same request returns the first response again, byte for byte (same status, same body, same
-file); the same key with another request (another body, file, batch or caller) → 409. The
-header's key is also handed to the service, so a retry through the CLI with the same key
+cancel, export, return) requires an ``Idempotency-Key`` header (missing → 422). The same key
+with the same request returns the first response again, byte for byte (same status, same body,
+same file); the same key with another request (another body, file, batch or caller) → 409.
+The header's key is also handed to the service, so a retry through the CLI with the same key
 books nothing twice either.
 """
 
@@ -31,7 +31,7 @@ from pydantic import PlainSerializer, WithJsonSchema
 
 from wotu.core.audit import canonical_json
 from wotu.core.models import User
-from wotu.ledger import payments, permissions, selectors
+from wotu.ledger import cancellations, payments, permissions, selectors
 from wotu.ledger.bankfiles import FileRowsError, FileUnreadable
 from wotu.ledger.fx import fx_rates_import
 from wotu.ledger.models import Commitment, FxRate, PaymentBatch, PaymentLine, Tranche
@@ -354,6 +354,13 @@ def batch_approve(request: HttpRequest, batch_id: int) -> Status[dict[str, Any]]
     """Approve a submitted batch: a finance officer other than its preparer; two approvers
     above ``WOTU_TWO_APPROVER_THRESHOLD`` (Idempotency-Key)."""
     return _batch_step(request, batch_id, "batch.approve", payments.batch_approve)
+
+
+@router.post("/ledger/batches/{batch_id}/cancel", response={200: BatchOut, **REFUSALS})
+def batch_cancel(request: HttpRequest, batch_id: int) -> Status[dict[str, Any]]:
+    """Cancel a draft, submitted or approved batch; its tranches are payable again (finance
+    officers; Idempotency-Key)."""
+    return _batch_step(request, batch_id, "batch.cancel", cancellations.batch_cancel)
 
 
 def _file_response(*, content: bytes, filename: str) -> HttpResponse:

@@ -30,6 +30,16 @@ class KeyForm(forms.Form):
     key = forms.CharField(widget=forms.HiddenInput, max_length=200)
 
 
+class CommitmentCancelForm(KeyForm):
+    """Why a commitment is cancelled (required; kept in the audit chain and the reversal's memo)."""
+
+    reason = forms.CharField(
+        label=_("Reason for cancelling"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. award withdrawn, project ended")}),
+    )
+
+
 class DashboardFilterForm(forms.Form):
     year = forms.TypedChoiceField(label=_("Year"), required=False, coerce=int, empty_value=None)
     programme = forms.ModelChoiceField(

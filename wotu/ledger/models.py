@@ -252,6 +252,8 @@ class TrancheStatus(models.TextChoices):
     IN_BATCH = "in_batch", _("In a payment batch")
     SENT = "sent", _("Sent to the bank")
     PAID = "paid", _("Paid")
+    #: Its commitment was cancelled before the tranche was paid (never payable again).
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class Tranche(models.Model):
@@ -382,6 +384,9 @@ class PaymentLine(models.Model):
         _("status"), max_length=10, choices=LineStatus.choices, default=LineStatus.PENDING
     )
     bank_message = models.CharField(_("bank's message"), max_length=200, blank=True)
+    #: When the bank's return booked the line paid (None until then, and for lines paid before
+    #: the column existed: reports fall back to the ``payment.paid`` audit event).
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("payment line")

@@ -1,10 +1,12 @@
 """Paying tranches through the bank: payment batches, their approval, the bank payment file,
 the bank's return file, and bank charges booked to a project.
 
-Lifecycle of a batch (one transition function, :func:`_batch_move`, one audit event each)::
+Lifecycle of a batch (one transition function, :func:`batch_move`, one audit event each)::
 
     draft ──submit──▶ submitted ──approve (enough approvers)──▶ approved ──export──▶ exported
                                                                   every line answered ──▶ settled
+    draft, submitted or approved ──cancel──▶ cancelled (its tranches payable again;
+                                             :func:`wotu.ledger.cancellations.batch_cancel`)
 
 Rules: only finance officers prepare, submit, approve, export and import returns; the preparer
 never approves their own batch; a batch whose total is above ``WOTU_TWO_APPROVER_THRESHOLD``
@@ -105,7 +107,8 @@ def _zh(status: str) -> str:
     return STATUS_ZH.get(BatchStatus(status), status)
 
 
-def _finance_only(actor: Any, *, zh: str, en: str) -> None:
+def finance_only(actor: Any, *, zh: str, en: str) -> None:
+    """Refuse (:class:`PaymentNotAllowed`) anyone but a finance officer to do ``zh``/``en``."""
     if not permissions.can_prepare_payments(actor):
         raise PaymentNotAllowed(f"只有财务人员可以{zh}", f"only finance officers may {en}")
 
@@ -127,18 +130,23 @@ def approvals_needed(*, batch: PaymentBatch) -> int:
     return 2 if batch_total(batch=batch) > two_approver_threshold() else 1
 
 
-def _batch_locked(batch: PaymentBatch) -> PaymentBatch:
+def batch_locked(batch: PaymentBatch) -> PaymentBatch:
+    """``batch`` re-read under its row lock (``SELECT … FOR UPDATE``); inside a transaction."""
     return PaymentBatch.objects.select_for_update().get(pk=batch.pk)
 
 
-def _batch_move(*, batch: PaymentBatch, to: str, actor: Any, data: dict[str, Any]) -> None:
+def batch_move(*, batch: PaymentBatch, to: str, actor: Any, data: dict[str, Any]) -> None:
     """The one place a batch changes status; refuses illegal moves and writes one audit event
-    (``batch.<verb>``). The caller holds the batch's row lock."""
+    (``batch.<verb>``: submit, export, settle, cancel; approvals write their own). The caller
+    holds the batch's row lock (:func:`batch_locked`)."""
     verbs = {
         (BatchStatus.DRAFT, BatchStatus.SUBMITTED): "submit",
         (BatchStatus.SUBMITTED, BatchStatus.APPROVED): "approved",
         (BatchStatus.APPROVED, BatchStatus.EXPORTED): "export",
         (BatchStatus.EXPORTED, BatchStatus.SETTLED): "settle",
+        (BatchStatus.DRAFT, BatchStatus.CANCELLED): "cancel",
+        (BatchStatus.SUBMITTED, BatchStatus.CANCELLED): "cancel",
+        (BatchStatus.APPROVED, BatchStatus.CANCELLED): "cancel",
     }
     verb = verbs.get((BatchStatus(batch.status), BatchStatus(to)))
     if verb is None:
@@ -238,7 +246,7 @@ def batch_prepare(
     at the latest rate on or before ``today`` (default: today), recorded on the line; refused
     with no rate. Finance officers only. Locks the tranches (pk order) and marks them
     ``in_batch``. Idempotent under ``key``; the request is the sorted tranche ids."""
-    _finance_only(actor, zh="准备付款批次", en="prepare payment batches")
+    finance_only(actor, zh="准备付款批次", en="prepare payment batches")
     ids = sorted({t if isinstance(t, int) else t.pk for t in tranches})
     if not ids:
         raise WotuError("付款批次至少需要一个分期", "a payment batch needs at least one tranche")
@@ -271,11 +279,11 @@ def batch_prepare(
 def batch_submit(*, batch: PaymentBatch, actor: Any, key: str | None = None) -> PaymentBatch:
     """Send a draft batch for approval (finance officers). With ``key``, a replay returns the
     batch instead of refusing the second submission."""
-    _finance_only(actor, zh="提交付款批次", en="submit payment batches")
+    finance_only(actor, zh="提交付款批次", en="submit payment batches")
 
     def run() -> dict[str, Any]:
-        locked = _batch_locked(batch)
-        _batch_move(batch=locked, to=BatchStatus.SUBMITTED, actor=actor,
+        locked = batch_locked(batch)
+        batch_move(batch=locked, to=BatchStatus.SUBMITTED, actor=actor,
                     data={"total": batch_total(batch=locked)})  # fmt: skip
         return {"batch": locked.pk}
 
@@ -301,7 +309,7 @@ def batch_approve(*, batch: PaymentBatch, actor: Any, key: str | None = None) ->
     officer, for the batch's preparer, and for a second approval by the same person. The batch
     becomes ``approved`` once it has :func:`approvals_needed` approvals. Locks the batch row.
     Writes ``batch.approve`` (approver, count, needed, total)."""
-    _finance_only(actor, zh="审批付款批次", en="approve payment batches")
+    finance_only(actor, zh="审批付款批次", en="approve payment batches")
     if not permissions.can_approve_payments(actor, batch):
         raise PaymentNotAllowed(
             f"您准备了批次 {batch.reference}，不能审批自己准备的批次（须由另一名财务人员审批）",
@@ -310,7 +318,7 @@ def batch_approve(*, batch: PaymentBatch, actor: Any, key: str | None = None) ->
         )
 
     def run() -> dict[str, Any]:
-        locked = _batch_locked(batch)
+        locked = batch_locked(batch)
         if locked.status != BatchStatus.SUBMITTED:
             raise WotuError(
                 f"批次 {locked.reference} 的状态为“{_zh(locked.status)}”，只有待审批的批次可以审批",
@@ -327,7 +335,7 @@ def batch_approve(*, batch: PaymentBatch, actor: Any, key: str | None = None) ->
         count, needed = locked.approvals.count(), approvals_needed(batch=locked)
         total = batch_total(batch=locked)
         if count >= needed:
-            _batch_move(batch=locked, to=BatchStatus.APPROVED, actor=actor, data={})
+            batch_move(batch=locked, to=BatchStatus.APPROVED, actor=actor, data={})
         audit_record(
             actor=actor,
             action="batch.approve",
@@ -402,10 +410,10 @@ def batch_export(*, batch: PaymentBatch, actor: Any, key: str) -> bytes:
     exported, writes ``batch.export`` and returns the payment file. Refused unless approved
     (naming how many approvals are missing). Finance officers only; locks the batch.
     Idempotent under ``key``: a replay returns the same file."""
-    _finance_only(actor, zh="导出付款文件", en="export payment files")
+    finance_only(actor, zh="导出付款文件", en="export payment files")
 
     def run() -> dict[str, Any]:
-        locked = _batch_locked(batch)
+        locked = batch_locked(batch)
         if locked.status != BatchStatus.APPROVED:
             raise _not_approved(locked)
         lines = _lines_of(locked)
@@ -423,7 +431,7 @@ def batch_export(*, batch: PaymentBatch, actor: Any, key: str) -> bytes:
             status=TrancheStatus.SENT
         )
         content = batch_file(batch=locked)
-        _batch_move(
+        batch_move(
             batch=locked,
             to=BatchStatus.EXPORTED,
             actor=actor,
@@ -526,7 +534,9 @@ def _answers_book(
         tranche_status = TrancheStatus.PAID if status == LineStatus.PAID else TrancheStatus.PAYABLE
         for line, row in chosen:
             line.status, line.bank_message = status, row.message
-            line.save(update_fields=["status", "bank_message"])
+            if status == LineStatus.PAID:
+                line.paid_at = entry.posted_at
+            line.save(update_fields=["status", "bank_message", "paid_at"])
             line.tranche.status = tranche_status
             line.tranche.save(update_fields=["status"])
             audit_record(
@@ -543,7 +553,8 @@ def bank_return_import(
     *, batch: PaymentBatch, data: bytes, actor: Any, key: str, name: str = "return.csv"
 ) -> dict[str, Any]:
     """Book the bank's return file for an exported batch: each row marks one line paid (Dr
-    in_transit, Cr paid; tranche paid) or failed (the export undone; tranche payable again).
+    in_transit, Cr paid; tranche paid; ``paid_at`` = the ``paid`` entry's time) or failed (the
+    export undone; tranche payable again).
 
     All or nothing: an unknown reference, a reference given twice, a line already answered, a
     bad status or an amount that differs from the line's is reported as ``row N, column C,
@@ -551,10 +562,10 @@ def bank_return_import(
     Lines the file does not mention stay sent; once none is left the batch is settled. Finance
     officers only; locks the batch. Idempotent under ``key`` (the request includes the file's
     hash). Returns ``{"batch", "paid", "failed", "pending", "status"}``."""
-    _finance_only(actor, zh="导入银行回单", en="import bank return files")
+    finance_only(actor, zh="导入银行回单", en="import bank return files")
 
     def run() -> dict[str, Any]:
-        locked = _batch_locked(batch)
+        locked = batch_locked(batch)
         if locked.status != BatchStatus.EXPORTED:
             raise WotuError(
                 f"批次 {locked.reference} 的状态为“{_zh(locked.status)}”，"
@@ -569,7 +580,7 @@ def bank_return_import(
         pending = sum(1 for x in lines.values() if x.status == LineStatus.SENT)
         if pending == 0:
             paid = sum(x.amount_cny for x in lines.values() if x.status == LineStatus.PAID)
-            _batch_move(batch=locked, to=BatchStatus.SETTLED, actor=actor,
+            batch_move(batch=locked, to=BatchStatus.SETTLED, actor=actor,
                         data={"paid_cny": paid})  # fmt: skip
         return {
             "batch": locked.pk,
@@ -594,7 +605,7 @@ def charge_book(
     bank fees may be charged to the project (粤府〔2019〕1号). Refused for a non-positive amount,
     more than two decimals, or more than the budget has left (checked under the budget row's
     lock). Finance officers only; idempotent under ``key``; writes ``charge.book``."""
-    _finance_only(actor, zh="记录银行手续费", en="book bank charges")
+    finance_only(actor, zh="记录银行手续费", en="book bank charges")
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
         raise WotuError(
             f"手续费金额 {amount} 必须大于零（人民币元）",

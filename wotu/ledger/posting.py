@@ -151,7 +151,8 @@ def entry_post(
     at most two decimals, none zero, at least two, summing to zero per currency — otherwise a
     :class:`WotuError` (:class:`EntryUnbalanced` for the sum) and nothing is written.
     The audit event's data is ``{"kind", "lines": [[code, currency, "amount"], …] in posting-id
-    order, "reverses": id | None, "memo"}``; ``wotu audit verify`` compares it with the ledger.
+    order, "reverses": id | None, "memo", "posted_at" (UTC, ISO 8601), "subject": "type:id"}``
+    (``":"`` without a subject); ``wotu audit verify`` compares it with the ledger.
     Takes no row locks."""
     checked = _lines_checked(lines)
     subject_type, subject_id = _subject_of(subject)
@@ -184,6 +185,8 @@ def entry_post(
                 ],
                 "reverses": reverses.pk if reverses is not None else None,
                 "memo": memo,
+                "posted_at": entry.posted_at,
+                "subject": f"{subject_type}:{subject_id}",
             },
         )
     return entry

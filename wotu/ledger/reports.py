@@ -11,8 +11,9 @@ Where each figure comes from (all CNY, two decimals):
 * **paid** — payment lines the bank returned as paid, at their CNY amount (a line paid in HKD or
   MOP also records its CNY value at the rate used).
 
-A line's payment date is when the bank's return booked it paid (its ``payment.paid`` audit event),
-else the day its batch went to the bank.
+A line's payment date is when the bank's return booked it paid (``PaymentLine.paid_at``; for
+lines paid before that column existed, their ``payment.paid`` audit event), else the day its batch
+went to the bank.
 """
 
 from __future__ import annotations
@@ -207,17 +208,23 @@ def budget_years() -> list[int]:
 
 
 def _paid_entries(lines: list[PaymentLine]) -> dict[int, dt.datetime]:
-    """When each line was booked as paid: its ``payment.paid`` audit event (written in the
-    same transaction as the ``paid`` entry), else the time its batch went to the bank."""
-    events = AuditEvent.objects.filter(
-        action="payment.paid",
-        subject_type="ledger.paymentline",
-        subject_id__in=[str(x.pk) for x in lines],
-    ).values_list("subject_id", "at")
+    """When each line was booked as paid: its ``paid_at``; for a line without one (paid before
+    the column existed), its ``payment.paid`` audit event (written in the same transaction as
+    the ``paid`` entry); else the time its batch went to the bank."""
+    older = [x for x in lines if x.paid_at is None]
+    events = (
+        AuditEvent.objects.filter(
+            action="payment.paid",
+            subject_type="ledger.paymentline",
+            subject_id__in=[str(x.pk) for x in older],
+        ).values_list("subject_id", "at")
+        if older
+        else []
+    )
     booked = {int(subject_id): at for subject_id, at in events}
     when: dict[int, dt.datetime] = {}
     for x in lines:
-        moment = booked.get(x.pk) or x.batch.exported_at
+        moment = x.paid_at or booked.get(x.pk) or x.batch.exported_at
         if moment is not None:
             when[x.pk] = moment
     return when

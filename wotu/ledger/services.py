@@ -524,14 +524,17 @@ def _milestone(milestone_id: int | None) -> Milestone | None:
 
 def tranches_release(*, today: dt.date, actor: Any) -> list[Tranche]:
     """Make payable every planned tranche due on or before ``today`` whose milestone (if any)
-    is accepted: posts "due" (Dr commitment, Cr payable) per tranche and writes a
-    ``tranche.release`` event. Locks the tranches (pk order); running it twice releases
-    nothing new, so it needs no idempotency key."""
+    is accepted and whose commitment still stands (its commit entry not reversed): posts "due"
+    (Dr commitment, Cr payable) per tranche and writes a ``tranche.release`` event. Locks the
+    tranches (pk order); running it twice releases nothing new, so it needs no idempotency
+    key."""
     released: list[Tranche] = []
     with transaction.atomic():
         due = (
             Tranche.objects.select_for_update(of=("self",))
             .filter(status=TrancheStatus.PLANNED, due_on__lte=today)
+            # A withdrawn award (its commit entry reversed) has nothing left to pay.
+            .exclude(commitment__entry__reversed_by__isnull=False)
             .select_related(
                 "commitment__programme", "commitment__source", "commitment__payee", "milestone"
             )

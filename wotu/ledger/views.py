@@ -26,10 +26,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from wotu.core.errors import WotuError
-from wotu.ledger import export, opendata, payments, permissions, reports, selectors
+from wotu.ledger import cancellations, export, opendata, payments, permissions, reports, selectors
 from wotu.ledger.bankfiles import FileRowsError
 from wotu.ledger.forms import (
     BatchPrepareForm,
+    CommitmentCancelForm,
     DashboardFilterForm,
     FxImportForm,
     KeyForm,
@@ -37,7 +38,7 @@ from wotu.ledger.forms import (
     key_new,
 )
 from wotu.ledger.fx import fx_rates_import
-from wotu.ledger.models import BatchStatus, PaymentBatch
+from wotu.ledger.models import BatchStatus, PaymentBatch, TrancheStatus
 from wotu.organisations.models import Organisation
 
 PAGE_SIZE = 50
@@ -172,13 +173,49 @@ def commitment_list(request: HttpRequest) -> HttpResponse:
 def commitment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     commitment = selectors.commitment_get_for_user(user=request.user, pk=pk)
     tranches = commitment.tranches.prefetch_related("lines__batch").select_related("milestone")
+    reversed_ = not reports.live_commitments().filter(pk=commitment.pk).exists()
+    can_cancel = (
+        permissions.can_prepare_payments(request.user)
+        and not reversed_
+        and all(t.status in cancellations.COMMITMENT_CANCELLABLE for t in tranches)
+    )
     context = {
         "commitment": commitment,
         "tranches": tranches,
-        "reversed": not reports.live_commitments().filter(pk=commitment.pk).exists(),
+        "reversed": reversed_,
+        "cancelled": any(t.status == TrancheStatus.CANCELLED for t in tranches),
         "reads_ledger": permissions.can_read_ledger(request.user),
+        "can_cancel": can_cancel,
+        "cancel_form": CommitmentCancelForm(
+            initial={"key": key_new(f"commitment-cancel-{commitment.pk}")}
+        ),
     }
     return render(request, "ledger/commitment_detail.html", context)
+
+
+@login_required
+@require_POST
+def commitment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a commitment none of whose tranches is in payment (finance officers; reason
+    required). The budget it held is free again."""
+    commitment = selectors.commitment_get_for_user(user=request.user, pk=pk)
+    _require(permissions.can_prepare_payments(request.user))
+    form = CommitmentCancelForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a reason for cancelling the commitment."))
+        return redirect("ledger:commitment", pk=commitment.pk)
+    try:
+        cancellations.commitment_cancel(
+            commitment=commitment,
+            actor=request.user,
+            key=form.cleaned_data["key"],
+            reason=form.cleaned_data["reason"],
+        )
+    except WotuError as exc:
+        messages.error(request, _said(exc))
+    else:
+        messages.success(request, _("The commitment was cancelled; its budget is free again."))
+    return redirect("ledger:commitment", pk=commitment.pk)
 
 
 # --- payment batches ----------------------------------------------------------------------------
@@ -240,8 +277,10 @@ def _batch_context(request: HttpRequest, batch: PaymentBatch) -> dict[str, Any]:
         "can_export": finance and batch.status == BatchStatus.APPROVED,
         "can_download": finance and batch.status in {BatchStatus.EXPORTED, BatchStatus.SETTLED},
         "can_return": finance and batch.status == BatchStatus.EXPORTED,
+        "can_cancel": finance and batch.status in cancellations.BATCH_CANCELLABLE,
         "keys": {
-            verb: key_new(f"batch-{verb}-{batch.pk}") for verb in ("submit", "approve", "export")
+            verb: key_new(f"batch-{verb}-{batch.pk}")
+            for verb in ("submit", "approve", "export", "cancel")
         },
         "return_form": ReturnFileForm(initial={"key": key_new(f"batch-return-{batch.pk}")}),
     }
@@ -288,6 +327,17 @@ def batch_approve(request: HttpRequest, pk: int) -> HttpResponse:
     return _batch_action(
         request, pk, lambda b: payments.batch_approve(batch=b, actor=request.user, key=key),
         _("Your approval was recorded."),
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def batch_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a batch not yet sent to the bank; its tranches are payable again."""
+    key = request.POST.get("key", "")
+    return _batch_action(
+        request, pk, lambda b: cancellations.batch_cancel(batch=b, actor=request.user, key=key),
+        _("The batch was cancelled; its tranches are payable again."),
     )  # fmt: skip
 
 

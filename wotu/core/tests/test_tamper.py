@@ -8,6 +8,7 @@ back with the test's transaction) to show that verify still finds the change.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,7 +27,7 @@ from wotu.core.audit import (
     event_hash,
 )
 from wotu.core.models import AuditEvent, User
-from wotu.ledger.models import EntryKind, JournalEntry
+from wotu.ledger.models import EntryKind, JournalEntry, Posting
 from wotu.ledger.posting import account_for, entry_post, entry_reverse
 
 pytestmark = pytest.mark.django_db
@@ -203,6 +204,54 @@ def test_a_changed_journal_entry_is_named(book: Book) -> None:
     broken = _broken()
     assert (broken.table, broken.row_id) == ("ledger_journalentry", book.commit.pk)
     assert "memo" in broken.reason_en and "changed" in broken.reason_en
+
+
+def test_a_changed_posting_time_of_a_journal_entry_is_named(book: Book) -> None:
+    moved = book.commit.posted_at - dt.timedelta(days=400)
+    _tamper(
+        "ledger_journalentry",
+        "UPDATE ledger_journalentry SET posted_at = %s WHERE id = %s",
+        [connection.ops.adapt_datetimefield_value(moved), book.commit.pk],
+    )
+    broken = _broken()
+    assert (broken.table, broken.row_id) == ("ledger_journalentry", book.commit.pk)
+    assert "posted_at is now" in broken.reason_en and moved.year != book.commit.posted_at.year
+    assert "posted_at 现为" in broken.reason_zh
+
+
+def test_a_changed_subject_of_a_journal_entry_is_named(book: Book) -> None:
+    _tamper(
+        "ledger_journalentry",
+        "UPDATE ledger_journalentry SET subject_type = 'ledger.commitment', subject_id = '99'"
+        " WHERE id = %s",
+        [book.allocate.pk],
+    )
+    broken = _broken()
+    assert (broken.table, broken.row_id) == ("ledger_journalentry", book.allocate.pk)
+    assert "subject is now 'ledger.commitment:99'" in broken.reason_en
+
+
+def test_an_entry_recorded_before_its_time_and_subject_were_recorded_still_verifies(
+    book: Book, bob: User
+) -> None:
+    """Events written before ``posted_at`` and ``subject`` joined the data carry neither key:
+    they are checked on the rest (a changed memo is still found), never flagged for lacking
+    them."""
+    source, budget = account_for(kind="source"), account_for(kind="budget")
+    old = JournalEntry(kind=EntryKind.ALLOCATE, posted_at=book.commit.posted_at, memo="2019",
+                       actor=bob, subject_type="programmes.programme", subject_id="1")  # fmt: skip
+    old.save()
+    Posting.objects.bulk_create([
+        Posting(entry=old, account=source, currency="CNY", amount=Decimal("5.00")),
+        Posting(entry=old, account=budget, currency="CNY", amount=Decimal("-5.00")),
+    ])  # fmt: skip
+    lines = [[source.code, "CNY", "5.00"], [budget.code, "CNY", "-5.00"]]
+    data = {"kind": "allocate", "lines": lines, "reverses": None, "memo": "2019"}
+    audit_record(actor=bob, action="ledger.entry", subject=old, data=data)
+    assert audit_verify() is None
+    _tamper("ledger_journalentry", "UPDATE ledger_journalentry SET memo = 'x' WHERE id = %s",
+            [old.pk])  # fmt: skip
+    assert _broken().row_id == old.pk
 
 
 def test_a_deleted_journal_entry_is_named(book: Book) -> None:

@@ -16,7 +16,14 @@ import wotu.urls
 from wotu import api as wotu_api
 from wotu.core.models import User
 from wotu.ledger.api import router
-from wotu.ledger.models import EntryKind, FxRate, JournalEntry, PaymentBatch, Tranche
+from wotu.ledger.models import (
+    EntryKind,
+    FxRate,
+    JournalEntry,
+    PaymentBatch,
+    Tranche,
+    TrancheStatus,
+)
 from wotu.ledger.posting import trial_balance
 from wotu.ledger.tests.test_payments import (
     World,
@@ -215,3 +222,19 @@ def test_a_bank_charge_is_booked_once_per_key(world: World, tranche: Tranche) ->
     negative = post(bob, url, {"amount": -1, "memo": ""}, key="c2")
     assert negative.status_code == 400 and "greater than zero" in negative.json()["detail_en"]
     assert Decimal(first.json()["amount"]) == Decimal("150.50")
+
+
+def test_a_batch_is_cancelled_through_the_api_with_an_idempotency_key(
+    world: World, tranche: Tranche
+) -> None:
+    bob = client_for(world.bob)
+    batch = post(bob, "/api/ledger/batches", {"tranches": [tranche.pk]}, key="k-prep").json()
+    url = f"/api/ledger/batches/{batch['id']}/cancel"
+    assert post(bob, url).status_code == 422  # no key
+    cancelled = post(bob, url, key="k-cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert post(bob, url, key="k-cancel").json() == cancelled.json()  # a replay
+    again = post(bob, url, key="k-cancel-2")
+    assert again.status_code == 400 and "only a draft" in again.json()["detail_en"]
+    tranche.refresh_from_db()
+    assert tranche.status == TrancheStatus.PAYABLE

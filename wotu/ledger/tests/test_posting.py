@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -79,6 +80,8 @@ def test_a_balanced_entry_moves_money_and_is_recorded_in_the_audit_chain(
         "lines": [[source.code, "CNY", "500.00"], [budget.code, "CNY", "-500.00"]],
         "reverses": None,
         "memo": "2026 budget",
+        "posted_at": entry.posted_at.astimezone(dt.UTC).isoformat(),
+        "subject": ":",
     }
     assert audit_verify() is None
 

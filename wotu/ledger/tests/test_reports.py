@@ -24,16 +24,19 @@ from hypothesis import strategies as st
 
 from wotu.conftest import _user
 from wotu.core.errors import WotuError
-from wotu.core.models import Role, User
+from wotu.core.models import AuditEvent, Role, User
 from wotu.ledger import payments, reports
 from wotu.ledger.models import (
     Commitment,
     Currency,
+    EntryKind,
     FundingSource,
     FxRate,
+    JournalEntry,
     LineStatus,
     PayeeAccount,
     PaymentBatch,
+    PaymentLine,
     SourceKind,
     Tranche,
     TrancheStatus,
@@ -298,6 +301,30 @@ def test_cross_border_totals_keep_the_cny_value_and_the_hkd_amount_paid(paid: Wo
         "HKD", D("41304347.83"), D("38000000.00"),
     )  # fmt: skip
     assert reports.cross_border_report(year=2019) == []
+
+
+def test_a_paid_line_records_when_the_bank_return_booked_it(paid: World) -> None:
+    paid_entry = JournalEntry.objects.get(kind=EntryKind.PAID)
+    assert paid.batch is not None
+    lines = list(paid.batch.lines.all())
+    assert {x.paid_at for x in lines if x.status == LineStatus.PAID} == {paid_entry.posted_at}
+    assert [x.paid_at for x in lines if x.status == LineStatus.FAILED] == [None]
+
+
+def test_a_payment_is_dated_by_when_it_was_paid_not_by_an_audit_event(paid: World) -> None:
+    line = PaymentLine.objects.get(payee=paid.hkust.payee)
+    PaymentLine.objects.filter(pk=line.pk).update(paid_at=dt.datetime(2021, 3, 5, 9, tzinfo=dt.UTC))
+    (row,) = reports.cross_border_report(year=2021)
+    assert (row.payee, row.amount_cny) == (paid.hkust.payee, D("38000000.00"))
+    assert reports.cross_border_report(year=timezone.localdate().year) == []
+
+
+def test_a_line_paid_before_paid_at_existed_is_dated_by_its_audit_event(paid: World) -> None:
+    line = PaymentLine.objects.get(payee=paid.hkust.payee)
+    PaymentLine.objects.filter(pk=line.pk).update(paid_at=None)
+    event = AuditEvent.objects.get(action="payment.paid", subject_id=str(line.pk))
+    line.refresh_from_db()
+    assert reports.line_paid_on(lines=[line]) == {line.pk: timezone.localdate(event.at)}
 
 
 def test_mainland_payees_are_not_cross_border(paid: World) -> None:

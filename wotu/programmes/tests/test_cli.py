@@ -157,7 +157,8 @@ def test_applications_refuse_an_unknown_call_and_another_file_type(
 
 def test_an_officer_opens_a_draft_call_and_closes_it_for_review(alice: User) -> None:
     draft = call_make(code="gz2026", status=CallStatus.DRAFT)
-    assert "gz2026  受理中 / Accepting applications" in run("call-open", "gz2026", "--user", "alice")
+    opened = run("call-open", "gz2026", "--user", "alice")
+    assert "gz2026  受理中 / Accepting applications" in opened
     assert "gz2026  评审中 / In review" in run("call-close", "gz2026", "--user", "alice")
     draft.refresh_from_db()
     assert draft.status == CallStatus.REVIEW
