@@ -104,8 +104,21 @@ def audit_key() -> bytes | None:
 
 
 def checkpoints_dir_default() -> Path:
-    """``var/checkpoints`` under the settings' VAR_DIR (environment ``WOTU_VAR_DIR``)."""
-    return Path(settings.VAR_DIR) / "checkpoints"
+    """``var/checkpoints/<database>`` under the settings' VAR_DIR (environment ``WOTU_VAR_DIR``).
+
+    One directory per database (vendor, host, port and name, hashed): checkpoints vouch for one
+    chain, so two databases on one machine (the demo and a copy, SQLite and PostgreSQL) must
+    not judge each other's chains. The key is deliberately *not* derived from the chain itself —
+    a rewritten chain must still meet the checkpoints of its database."""
+    from django.db import connection
+
+    conf = connection.settings_dict
+    identity = (
+        f"{connection.vendor}:{conf.get('HOST') or ''}:{conf.get('PORT') or ''}:{conf['NAME']}"
+    )
+    return (
+        Path(settings.VAR_DIR) / "checkpoints" / hashlib.sha256(identity.encode()).hexdigest()[:16]
+    )
 
 
 def _signature(*, key: bytes, body: Mapping[str, Any]) -> str:

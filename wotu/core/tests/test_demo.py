@@ -10,9 +10,17 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from wotu.core.management.commands.demo import LOGINS
+from wotu.core.audit import audit_inspect, checkpoints_dir_default
+from wotu.core.management.commands.demo import DEMO_AUDIT_KEY, LOGINS
 from wotu.core.models import Role, User
 from wotu.organisations.models import EnterpriseYear, Kind, Organisation, Region
+
+
+@pytest.fixture(autouse=True)
+def _own_var_dir_and_key(settings: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checkpoints go to this test's own directory, signed with the demo key (restored after)."""
+    settings.VAR_DIR = tmp_path
+    monkeypatch.setenv("WOTU_AUDIT_KEY", DEMO_AUDIT_KEY)
 
 
 @pytest.fixture
@@ -93,6 +101,9 @@ def test_fresh_rebuilds_the_demo_from_an_empty_database(
     assert counts() == before
     assert not Organisation.objects.filter(name="临时大学").exists()
     assert "50 enterprises" in output
+    # and the old chain's checkpoints went with the old database: the new chain verifies
+    report = audit_inspect(checkpoints_dir=checkpoints_dir_default())
+    assert report.broken is None and report.checkpoints == 1
 
 
 @pytest.mark.parametrize(

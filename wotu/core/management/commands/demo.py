@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -97,6 +98,11 @@ def database_prepare(build: Build) -> str:
     done = ""
     name = str(connection.settings_dict["NAME"])
     on_file = connection.vendor == "sqlite" and name != ":memory:" and "mode=memory" not in name
+    if build.fresh:
+        # A fresh database has a new chain: the old one's checkpoints no longer apply to it.
+        from wotu.core.audit import checkpoints_dir_default
+
+        shutil.rmtree(checkpoints_dir_default(), ignore_errors=True)
     if build.fresh and on_file:
         connections.close_all()
         for suffix in ("", "-wal", "-shm"):
