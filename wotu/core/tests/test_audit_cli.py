@@ -18,7 +18,12 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django_tasks import default_task_backend
 
-from wotu.core.audit import audit_checkpoint, audit_record, audit_verify
+from wotu.core.audit import (
+    audit_checkpoint,
+    audit_record,
+    audit_verify,
+    checkpoints_dir_default,
+)
 from wotu.core.models import User
 from wotu.core.tasks import audit_checkpoint_daily, audit_checkpoint_schedule
 from wotu.ledger.models import EntryKind, Posting
@@ -96,7 +101,7 @@ def test_checkpoint_prints_the_path_of_a_signed_file(
     two_entries: None, var_dir: Path, keyed: None
 ) -> None:
     path = Path(_audit("checkpoint").strip())
-    assert path.parent == var_dir / "checkpoints"
+    assert path.parent == checkpoints_dir_default()
     body = json.loads(path.read_text())
     assert set(body) == {
         "last_id", "last_hash", "ledger_entries", "ledger_postings_digest", "created_at",
@@ -171,7 +176,7 @@ def test_the_daily_task_writes_a_checkpoint_and_queues_itself_for_tomorrow(
     settings.TASKS = DUMMY
     default_task_backend.clear()  # type: ignore[attr-defined]
     written = Path(audit_checkpoint_daily.call())
-    assert written.parent == var_dir / "checkpoints" and written.exists()
+    assert written.parent == checkpoints_dir_default() and written.exists()
     queued = default_task_backend.results  # type: ignore[attr-defined]
     assert [r.task.name for r in queued] == ["audit_checkpoint_daily"]
     wait = queued[0].task.run_after - json_time(written)
