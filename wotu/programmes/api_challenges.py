@@ -11,29 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from wotu.core import permissions
-from wotu.core.models import User
+from wotu.core.api_support import REFUSALS, ProblemOut, caller
 from wotu.programmes import challenges as svc
 from wotu.programmes.models import Application, ChallengeTask, Milestone
 from wotu.programmes.selectors import programme_get_for_user
 
 router = Router(tags=["challenge tasks"])
-
-
-class ProblemOut(Schema):
-    detail: str
-    detail_zh: str
-    detail_en: str
-
-
-REFUSALS: dict[int | str, Any] = {400: ProblemOut, 401: ProblemOut, 403: ProblemOut,
-                                  404: ProblemOut}  # fmt: skip
 
 
 class TaskOut(Schema):
@@ -116,10 +106,6 @@ class PayableOut(Schema):
     accepted_at: dt.datetime | None
 
 
-def _caller(request: HttpRequest) -> User:
-    return cast(User, request.auth)  # type: ignore[attr-defined]
-
-
 def _task_out(task: ChallengeTask) -> dict[str, Any]:
     return {
         "id": task.pk, "call": task.call.code, "title": task.call.title,
@@ -155,7 +141,7 @@ def task_get(request: HttpRequest, task_id: int) -> dict[str, Any]:
 
 @router.post("/challenges", response={201: TaskOut, **REFUSALS})
 def task_post(request: HttpRequest, body: TaskIn) -> Status[dict[str, Any]]:
-    user = _caller(request)
+    user = caller(request)
     if not permissions.can_manage_programmes(user):
         raise PermissionDenied
     task = svc.challenge_post(
@@ -169,7 +155,7 @@ def task_post(request: HttpRequest, body: TaskIn) -> Status[dict[str, Any]]:
 
 @router.post("/challenges/{task_id}/bids", response={201: BidOut, **REFUSALS})
 def bid_submit(request: HttpRequest, task_id: int, body: BidIn) -> Status[dict[str, Any]]:
-    user = _caller(request)
+    user = caller(request)
     if not permissions.can_apply(user):
         raise PermissionDenied
     task = svc.challenge_get_public(pk=task_id)
@@ -180,14 +166,14 @@ def bid_submit(request: HttpRequest, task_id: int, body: BidIn) -> Status[dict[s
 @router.get("/challenges/{task_id}/bids", response={200: list[BidOut], **REFUSALS})
 def bid_list(request: HttpRequest, task_id: int) -> list[dict[str, Any]]:
     """All bids for bureau and finance officers; an applicant's own."""
-    user = _caller(request)
+    user = caller(request)
     task = svc.challenge_get_public(pk=task_id)
     return [_bid_out(b) for b in svc.bid_list_for_user(user=user, task=task)]
 
 
 @router.post("/challenges/{task_id}/selection", response={200: list[BidOut], **REFUSALS})
 def task_select(request: HttpRequest, task_id: int, body: SelectIn) -> list[dict[str, Any]]:
-    user = _caller(request)
+    user = caller(request)
     if not permissions.can_manage_programmes(user):
         raise PermissionDenied
     task = svc.challenge_get_for_user(user=user, pk=task_id)
@@ -197,7 +183,7 @@ def task_select(request: HttpRequest, task_id: int, body: SelectIn) -> list[dict
 
 @router.get("/bids/{bid_id}/milestones", response={200: list[MilestoneOut], **REFUSALS})
 def milestone_list(request: HttpRequest, bid_id: int) -> list[dict[str, Any]]:
-    bid = svc.bid_get_for_user(user=_caller(request), pk=bid_id)
+    bid = svc.bid_get_for_user(user=caller(request), pk=bid_id)
     return [_milestone_out(m) for m in bid.milestones.order_by("order")]
 
 
@@ -205,7 +191,7 @@ def milestone_list(request: HttpRequest, bid_id: int) -> list[dict[str, Any]]:
 def milestone_plan(
     request: HttpRequest, bid_id: int, body: list[MilestoneIn]
 ) -> list[dict[str, Any]]:
-    user = _caller(request)
+    user = caller(request)
     if not permissions.can_manage_programmes(user):
         raise PermissionDenied
     bid = svc.bid_get_for_user(user=user, pk=bid_id)
@@ -215,14 +201,14 @@ def milestone_plan(
 
 @router.post("/milestones/{milestone_id}/submit", response={200: MilestoneOut, **REFUSALS})
 def milestone_submit(request: HttpRequest, milestone_id: int, body: ReportIn) -> dict[str, Any]:
-    user = _caller(request)
+    user = caller(request)
     milestone = svc.milestone_get_for_user(user=user, pk=milestone_id)
     return _milestone_out(svc.milestone_submit(milestone=milestone, actor=user, report=body.report))
 
 
 @router.post("/milestones/{milestone_id}/decision", response={200: MilestoneOut, **REFUSALS})
 def milestone_decide(request: HttpRequest, milestone_id: int, body: DecideIn) -> dict[str, Any]:
-    user = _caller(request)
+    user = caller(request)
     milestone = svc.milestone_get_for_user(user=user, pk=milestone_id)
     decided = svc.milestone_decide(
         milestone=milestone, actor=user, accept=body.accept, note=body.note
@@ -233,6 +219,6 @@ def milestone_decide(request: HttpRequest, milestone_id: int, body: DecideIn) ->
 @router.get("/milestones/payable", response={200: list[PayableOut], **REFUSALS})
 def milestone_payable(request: HttpRequest) -> list[svc.Payable]:
     """Accepted milestones whose payments may be released (bureau and finance officers)."""
-    if not permissions.can_read_all_applications(_caller(request)):
+    if not permissions.can_read_all_applications(caller(request)):
         raise PermissionDenied
     return svc.milestone_payable()

@@ -11,29 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
-from wotu.core.models import User
+from wotu.core.api_support import REFUSALS, ProblemOut, caller
 from wotu.programmes.selectors import call_get_for_user
 from wotu.reviews import decision as decisions
 from wotu.reviews import notice as svc
 from wotu.reviews.models import Notice, Objection
 
 router = Router(tags=["public notices"])
-
-
-class ProblemOut(Schema):
-    detail: str
-    detail_zh: str
-    detail_en: str
-
-
-REFUSALS: dict[int | str, Any] = {400: ProblemOut, 401: ProblemOut, 403: ProblemOut,
-                                  404: ProblemOut}  # fmt: skip
 
 
 class EntryOut(Schema):
@@ -113,10 +103,6 @@ class DecisionOut(Schema):
     minutes: str
     total: Decimal
     funded: list[FundedOut]
-
-
-def _caller(request: HttpRequest) -> User:
-    return cast(User, request.auth)  # type: ignore[attr-defined]
 
 
 def _notice_out(notice: Notice) -> dict[str, Any]:
@@ -207,7 +193,7 @@ def decision_get(request: HttpRequest, notice_id: int) -> dict[str, Any]:
 
 @router.post("/calls/{call_id}/notice", response={201: NoticeOut, **REFUSALS})
 def notice_publish(request: HttpRequest, call_id: int, body: PublishIn) -> Status[dict[str, Any]]:
-    user = _caller(request)
+    user = caller(request)
     svc.calls_ready_for_notice(user=user)  # the role check first: 403 before 404
     call = call_get_for_user(user=user, pk=call_id)
     if not 1 <= body.working_days <= 30:
@@ -218,14 +204,14 @@ def notice_publish(request: HttpRequest, call_id: int, body: PublishIn) -> Statu
 
 @router.get("/notices/{notice_id}/objections", response={200: list[ObjectionOut], **REFUSALS})
 def objection_list(request: HttpRequest, notice_id: int) -> list[dict[str, Any]]:
-    user = _caller(request)
+    user = caller(request)
     notice = svc.notice_get_for_user(user=user, pk=notice_id)
     return [_objection_out(o) for o in svc.objection_list_for_user(user=user, notice=notice)]
 
 
 @router.post("/objections/{objection_id}/resolve", response={200: ObjectionOut, **REFUSALS})
 def objection_resolve(request: HttpRequest, objection_id: int, body: ResolveIn) -> dict[str, Any]:
-    user = _caller(request)
+    user = caller(request)
     objection = svc.objection_get_for_user(user=user, pk=objection_id)
     resolved = svc.objection_resolve(
         objection=objection, actor=user, outcome=body.outcome, resolution=body.resolution
@@ -237,7 +223,7 @@ def objection_resolve(request: HttpRequest, objection_id: int, body: ResolveIn) 
 def decision_record(
     request: HttpRequest, notice_id: int, body: DecisionIn
 ) -> Status[dict[str, Any]]:
-    user = _caller(request)
+    user = caller(request)
     notice = svc.notice_get_for_user(user=user, pk=notice_id)
     decisions.decision_record(
         call=notice.call, actor=user, minutes=body.minutes, amounts=body.amounts

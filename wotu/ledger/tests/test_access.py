@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from wotu.conftest import PASSWORD
 from wotu.core.models import User
+from wotu.core.tests.access import access_cases, answer_assert, persona_client, route_answer
 from wotu.ledger.tests.test_reports import World, committed, fiona, paid  # noqa: F401 - fixtures
 
 PERSONAS = ("alice", "bob", "fiona", "carol", "dave", "erin", "frank", "anonymous")
@@ -84,30 +85,22 @@ TABLE: dict[str, tuple[Any, ...]] = {
     "open_data_json": (200, 200, 200, 200, 200, 200, 200, 200),
     "open_data_xlsx": (200, 200, 200, 200, 200, 200, 200, 200),
 }
-CASES = [
-    (route, persona, expected)
-    for route, row in TABLE.items()
-    for persona, expected in zip(PERSONAS, row, strict=True)
-]
+CASES = access_cases(personas=PERSONAS, table=TABLE)
 
 
 @pytest.mark.parametrize(("route", "persona", "expected"), CASES)
 def test_each_route_answers_each_persona_as_its_role_allows(
-    world: World, client: Client, route: str, persona: str, expected: Any
+    request: pytest.FixtureRequest, world: World, route: str, persona: str, expected: Any
 ) -> None:
-    if persona != "anonymous":
-        assert client.login(username=persona, password=PASSWORD)
     method, url = _url(world, route)
-    response = client.post(url) if method == "post" else client.get(url)
-    if expected == "login":
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login"))
-    elif expected == "own":
+    response = route_answer(client=persona_client(request=request, persona=persona),
+                            method=method, url=url)  # fmt: skip
+    if expected == "own":
         own = User.objects.get(username=persona).organisation_id
         assert response.status_code == 302
         assert response["Location"] == reverse("ledger:statement", args=[own])
     else:
-        assert response.status_code == expected, response.content[:300]
+        answer_assert(response=response, expected=expected)
 
 
 def test_the_table_covers_every_ledger_route() -> None:

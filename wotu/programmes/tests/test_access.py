@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from wotu.conftest import PASSWORD
 from wotu.core.models import User
+from wotu.core.tests.access import access_cases, answer_assert, persona_client, route_answer
 from wotu.programmes.models import Application, Call, CallStatus
 from wotu.programmes.services import application_draft_save, application_submit
 from wotu.programmes.tests.factories import call_make, first_scored_stage
@@ -83,26 +84,17 @@ TABLE: dict[str, tuple[Any, ...]] = {
     "withdraw": (403, 403, 404, 200, 404, 404, "login"),
     "file": (200, 200, 404, 200, 404, 404, "login"),
 }
-CASES = [
-    (route, persona, expected)
-    for route, row in TABLE.items()
-    for persona, expected in zip(PERSONAS, row, strict=True)
-]
+CASES = access_cases(personas=PERSONAS, table=TABLE)
 
 
 @pytest.mark.parametrize(("route", "persona", "expected"), CASES)
 def test_each_route_answers_each_persona_as_its_role_allows(
-    world: World, client: Client, route: str, persona: str, expected: Any
+    request: pytest.FixtureRequest, world: World, route: str, persona: str, expected: Any
 ) -> None:
-    if persona != "anonymous":
-        assert client.login(username=persona, password=PASSWORD)
     method, url = _url(world, route)
-    response = client.post(url) if method == "post" else client.get(url)
-    if expected == "login":
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login"))
-    else:
-        assert response.status_code == expected, response.content[:300]
+    response = route_answer(client=persona_client(request=request, persona=persona),
+                            method=method, url=url)  # fmt: skip
+    answer_assert(response=response, expected=expected)
 
 
 def test_the_table_covers_every_programme_route() -> None:

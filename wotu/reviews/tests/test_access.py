@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
-from django.test import Client
 
 from wotu.conftest import _user
 from wotu.core.models import User
+from wotu.core.tests.access import SIGN_IN, access_cases, answer_assert, persona_client
 from wotu.organisations.models import Organisation
 from wotu.programmes.models import Attachment
 from wotu.reviews.models import Assignment, Conflict, ConflictSource
@@ -60,14 +60,7 @@ def world(
             "file": attachment.pk, "conflict": conflict.pk}  # fmt: skip
 
 
-def client_for(request: pytest.FixtureRequest, persona: str) -> Client:
-    client = Client()
-    if persona != "anonymous":
-        client.force_login(request.getfixturevalue(persona))
-    return client
-
-
-L, A = 302, 401  # to the sign-in page; the API's "authenticate"
+L, A = SIGN_IN, 401  # to the sign-in page; the API's "authenticate"
 ROUTES = {
     "pool": "/reviews/experts/",
     "new expert": "/reviews/experts/new/",
@@ -100,7 +93,7 @@ ROUTES = {
     "api application after": "/api/reviews/assignments/{opened}/application",
 }
 # persona:                       anon alice bob carol olga dave erin frank gina
-ACCESS = {
+ACCESS: dict[str, list[Any]] = {
     "pool":                         [L, 200, 403, 403, 403, 403, 403, 403, 200],
     "new expert":                   [L, 200, 403, 403, 403, 403, 403, 403, 200],
     "expert":                       [L, 200, 403, 403, 403, 403, 403, 403, 200],
@@ -131,21 +124,15 @@ ACCESS = {
     "api application before":       [A, 403, 403, 404, 404, 403, 403, 403, 403],
     "api application after":        [A, 403, 403, 200, 404, 403, 403, 403, 403],
 }  # fmt: skip
-CASES = [
-    (route, persona, statuses[i])
-    for route, statuses in ACCESS.items()
-    for i, persona in enumerate(PERSONAS)
-]
+CASES = access_cases(personas=PERSONAS, table=ACCESS)
 
 
 @pytest.mark.parametrize(("route", "persona", "expected"), CASES)
 def test_every_review_route_answers_every_persona_as_the_role_table_says(
-    request: pytest.FixtureRequest, world: dict[str, int], route: str, persona: str, expected: int
+    request: pytest.FixtureRequest, world: dict[str, int], route: str, persona: str, expected: Any
 ) -> None:
-    response = client_for(request, persona).get(ROUTES[route].format(**world))
-    assert response.status_code == expected
-    if expected == L:
-        assert response["Location"].startswith("/login/?next=")
+    response = persona_client(request=request, persona=persona).get(ROUTES[route].format(**world))
+    answer_assert(response=response, expected=expected)
 
 
 # -- writes ------------------------------------------------------------------------------------
@@ -161,7 +148,7 @@ WRITES = {
               {"mark_innovation": "80", "mark_feasibility": "80", "mark_team": "80"}),
 }  # fmt: skip
 # persona:       anon alice bob carol olga dave erin frank   (400: refused by the service)
-WRITE_ACCESS = {
+WRITE_ACCESS: dict[str, list[Any]] = {
     "assign":  [L, 400, 403, 403, 403, 403, 403, 403],
     "close":   [L, 400, 403, 403, 403, 403, 403, 403],
     "detect":  [L, 302, 403, 403, 403, 403, 403, 403],
@@ -170,20 +157,16 @@ WRITE_ACCESS = {
     "declare": [L, 403, 403, 302, 404, 403, 403, 403],
     "score":   [L, 403, 403, 302, 404, 403, 403, 403],
 }  # fmt: skip
-WRITE_CASES = [
-    (write, persona, statuses[i])
-    for write, statuses in WRITE_ACCESS.items()
-    for i, persona in enumerate(PERSONAS[:-1])
-]
+WRITE_CASES = access_cases(personas=PERSONAS[:-1], table=WRITE_ACCESS)
 
 
 @pytest.mark.parametrize(("write", "persona", "expected"), WRITE_CASES)
 def test_every_review_action_is_refused_to_the_wrong_persona(
-    request: pytest.FixtureRequest, world: dict[str, int], write: str, persona: str, expected: int
+    request: pytest.FixtureRequest, world: dict[str, int], write: str, persona: str, expected: Any
 ) -> None:
     url, data = WRITES[write]
-    response = client_for(request, persona).post(url.format(**world), data)
-    assert response.status_code == expected
+    response = persona_client(request=request, persona=persona).post(url.format(**world), data)
+    answer_assert(response=response, expected=expected)
 
 
 @pytest.mark.parametrize(
@@ -194,7 +177,7 @@ def test_every_review_action_is_refused_to_the_wrong_persona(
 def test_only_the_assigned_expert_scores_through_the_api(
     request: pytest.FixtureRequest, world: dict[str, int], persona: str, expected: int
 ) -> None:
-    response = client_for(request, persona).post(
+    response = persona_client(request=request, persona=persona).post(
         f"/api/reviews/assignments/{world['opened']}/score",
         '{"marks": {"innovation": 80, "feasibility": 80, "team": 80}}',
         content_type="application/json",

@@ -21,20 +21,17 @@ V: reason`` first.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from wotu.core.cli_support import refusals
 from wotu.core.errors import WotuError
 from wotu.core.models import User
 from wotu.ledger import payments, permissions, services
-from wotu.ledger.bankfiles import FileRowsError
 from wotu.ledger.fx import fx_rates_import
 from wotu.ledger.models import FundingSource, PaymentBatch, Tranche, TrancheStatus
 from wotu.ledger.posting import trial_balance
@@ -43,28 +40,6 @@ from wotu.programmes.models import Call, Programme
 
 KEY_HELP = "幂等键：同一键重复执行只记账一次 / idempotency key: a rerun with it books nothing twice"
 USER_HELP = "执行人用户名（须为财务人员）/ username of who acts (a finance officer)"
-
-
-@contextmanager
-def refusals(stderr: OutputWrapper) -> Iterator[None]:
-    """Every bilingual refusal becomes a CommandError (exit 1, no traceback); a file's bad rows
-    are printed first, one line per language."""
-    try:
-        yield
-    except FileRowsError as exc:
-        for error in exc.errors:
-            stderr.write(error.text_zh())
-            stderr.write(error.text_en())
-        raise CommandError(
-            f"文件有 {len(exc.errors)} 处问题，未导入任何内容\n"
-            f"{len(exc.errors)} problem(s) in the file; nothing was imported"
-        ) from exc
-    except WotuError as exc:
-        raise CommandError(f"{exc.zh}\n{exc.en}") from exc
-    except PermissionDenied as exc:
-        zh = getattr(exc, "zh", "您的角色无权执行此操作")
-        en = getattr(exc, "en", "your role may not do this")
-        raise CommandError(f"{zh}\n{en}") from exc
 
 
 def _get(model: Any, what_zh: str, what_en: str, **lookup: Any) -> Any:

@@ -36,25 +36,24 @@ from django.db import transaction
 from tqdm import tqdm
 
 from wotu.core import permissions
-from wotu.core.errors import WotuError
-from wotu.core.models import User
-from wotu.ledger.bankfiles import FileRowsError, RowError, cell_text, columns_check, sheet_read
-from wotu.organisations.facts_io import table_write
-from wotu.organisations.models import Organisation
-from wotu.programmes.management.commands.programmes import (
+from wotu.core.cli_support import (
     QUIET_HELP,
     READER_HELP,
     USER_HELP,
     bilingual_labels,
-    call_named,
     money,
     out_checked,
     progress_stream,
     reader,
     refusals,
-    shanghai,
     user_named,
 )
+from wotu.core.errors import WotuError
+from wotu.core.models import User
+from wotu.ledger.bankfiles import FileRowsError, RowError, cell_text, columns_check, sheet_read
+from wotu.organisations.facts_io import table_write
+from wotu.organisations.models import Organisation
+from wotu.programmes.management.commands.programmes import call_named, shanghai
 from wotu.programmes.models import Call, Stage, StageKind, StageStatus, Status
 from wotu.programmes.selectors import applications_for_user
 from wotu.reviews import decision, notice, selectors
