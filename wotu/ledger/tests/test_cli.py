@@ -168,6 +168,18 @@ def test_only_finance_officers_import_rates_from_the_command_line(
     assert "只有财务人员可以导入汇率表" in message and FxRate.objects.count() == 0
 
 
+def test_a_deactivated_finance_officer_cannot_act_from_the_command_line(
+    world: World, bob: User, tmp_path: Path
+) -> None:
+    bob.is_active = False
+    bob.save(update_fields=["is_active"])
+    rates = tmp_path / "rates.csv"
+    rates.write_text("date,currency,rate\n2019-08-01,HKD,0.8793\n", encoding="utf-8")
+    message, _ = refusal("ledger", "fx-import", str(rates), "--source", "s", "--user", "bob")
+    assert "找不到用户 bob（或已停用）" in message and "no active user bob" in message
+    assert FxRate.objects.count() == 0
+
+
 def test_an_hkd_payment_without_a_rate_is_refused_in_both_languages(
     world: World, hkust: Organisation
 ) -> None:

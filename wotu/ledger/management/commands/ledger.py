@@ -28,7 +28,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from wotu.core.cli_support import refusals
+from wotu.core.cli_support import refusals, user_named
 from wotu.core.errors import WotuError
 from wotu.core.models import User
 from wotu.ledger import payments, permissions, services
@@ -51,8 +51,8 @@ def _get(model: Any, what_zh: str, what_en: str, **lookup: Any) -> Any:
 
 
 def _user(username: str) -> User:
-    user: User = _get(User, "用户", "user", username=username)
-    return user
+    """The active account acting (a deactivated one acts for nobody)."""
+    return user_named(username)
 
 
 def _amount(text: str) -> Decimal:
