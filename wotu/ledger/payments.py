@@ -34,21 +34,21 @@ another request raises :class:`~wotu.ledger.posting.IdempotencyConflict`.
 Audit events: ``batch.prepare``, ``batch.submit``, ``batch.approve`` (each approval),
 ``batch.export``, ``batch.settle``, ``payment.paid`` and ``payment.failed`` (each line),
 ``charge.book``, plus ``ledger.entry`` for every entry.
+
+This module prepares, approves and exports batches and books charges; what the steps share is
+:mod:`wotu.ledger.batches` and booking the bank's return :mod:`wotu.ledger.returns`, both
+importable from here too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from wotu.core.audit import audit_record
@@ -56,13 +56,20 @@ from wotu.core.errors import WotuError
 from wotu.core.money import FEN
 from wotu.ledger import permissions
 from wotu.ledger.bankfiles import (
-    FileRowsError,
     PaymentRow,
-    ReturnRow,
-    RowError,
     payment_file_write,
-    return_file_read,
 )
+from wotu.ledger.batches import DEFAULT_TWO_APPROVER_THRESHOLD as DEFAULT_TWO_APPROVER_THRESHOLD
+from wotu.ledger.batches import STATUS_ZH as STATUS_ZH
+from wotu.ledger.batches import ZERO as ZERO
+from wotu.ledger.batches import PaymentNotAllowed as PaymentNotAllowed
+from wotu.ledger.batches import approvals_needed as approvals_needed
+from wotu.ledger.batches import batch_lines, batch_status_zh, export_legs, sha256_hex
+from wotu.ledger.batches import batch_locked as batch_locked
+from wotu.ledger.batches import batch_move as batch_move
+from wotu.ledger.batches import batch_total as batch_total
+from wotu.ledger.batches import finance_only as finance_only
+from wotu.ledger.batches import two_approver_threshold as two_approver_threshold
 from wotu.ledger.fx import fx_convert, fx_rate_on
 from wotu.ledger.models import (
     Account,
@@ -80,89 +87,9 @@ from wotu.ledger.models import (
     Tranche,
     TrancheStatus,
 )
-from wotu.ledger.posting import account_for, entry_post, idempotent
+from wotu.ledger.posting import entry_post, idempotent
+from wotu.ledger.returns import bank_return_import as bank_return_import
 from wotu.ledger.services import budget_account, budget_left, commitment_account
-
-ZERO = Decimal("0.00")
-DEFAULT_TWO_APPROVER_THRESHOLD = Decimal("1000000")
-
-
-class PaymentNotAllowed(PermissionDenied):
-    """The caller's role may not do this (403 in the API), with the reason in zh and en."""
-
-    def __init__(self, zh: str, en: str) -> None:
-        super().__init__(f"{zh} / {en}")
-        self.zh = zh
-        self.en = en
-
-
-STATUS_ZH = {
-    BatchStatus.DRAFT: "准备中", BatchStatus.SUBMITTED: "待审批",
-    BatchStatus.APPROVED: "已批准", BatchStatus.EXPORTED: "已发送银行",
-    BatchStatus.SETTLED: "已结清", BatchStatus.CANCELLED: "已取消",
-}  # fmt: skip
-
-
-def _zh(status: str) -> str:
-    return STATUS_ZH.get(BatchStatus(status), status)
-
-
-def finance_only(actor: Any, *, zh: str, en: str) -> None:
-    """Refuse (:class:`PaymentNotAllowed`) anyone but a finance officer to do ``zh``/``en``."""
-    if not permissions.can_prepare_payments(actor):
-        raise PaymentNotAllowed(f"只有财务人员可以{zh}", f"only finance officers may {en}")
-
-
-def two_approver_threshold() -> Decimal:
-    """CNY total above which a batch needs two approvers (``WOTU_TWO_APPROVER_THRESHOLD``)."""
-    value = getattr(settings, "WOTU_TWO_APPROVER_THRESHOLD", DEFAULT_TWO_APPROVER_THRESHOLD)
-    return Decimal(str(value))
-
-
-def batch_total(*, batch: PaymentBatch) -> Decimal:
-    """The batch's total in CNY (the amount committed, whatever currency is paid)."""
-    total = batch.lines.aggregate(total=Sum("amount_cny"))["total"]
-    return Decimal(total or ZERO).quantize(FEN)
-
-
-def approvals_needed(*, batch: PaymentBatch) -> int:
-    """1, or 2 when the batch's CNY total is above the two-approver threshold."""
-    return 2 if batch_total(batch=batch) > two_approver_threshold() else 1
-
-
-def batch_locked(batch: PaymentBatch) -> PaymentBatch:
-    """``batch`` re-read under its row lock (``SELECT … FOR UPDATE``); inside a transaction."""
-    return PaymentBatch.objects.select_for_update().get(pk=batch.pk)
-
-
-def batch_move(*, batch: PaymentBatch, to: str, actor: Any, data: dict[str, Any]) -> None:
-    """The one place a batch changes status; refuses illegal moves and writes one audit event
-    (``batch.<verb>``: submit, export, settle, cancel; approvals write their own). The caller
-    holds the batch's row lock (:func:`batch_locked`)."""
-    verbs = {
-        (BatchStatus.DRAFT, BatchStatus.SUBMITTED): "submit",
-        (BatchStatus.SUBMITTED, BatchStatus.APPROVED): "approved",
-        (BatchStatus.APPROVED, BatchStatus.EXPORTED): "export",
-        (BatchStatus.EXPORTED, BatchStatus.SETTLED): "settle",
-        (BatchStatus.DRAFT, BatchStatus.CANCELLED): "cancel",
-        (BatchStatus.SUBMITTED, BatchStatus.CANCELLED): "cancel",
-        (BatchStatus.APPROVED, BatchStatus.CANCELLED): "cancel",
-    }
-    verb = verbs.get((BatchStatus(batch.status), BatchStatus(to)))
-    if verb is None:
-        raise WotuError(
-            f"批次 {batch.reference} 的状态为“{_zh(batch.status)}”，不能改为“{_zh(to)}”",
-            f"batch {batch.reference} is {batch.status}; it cannot become {to}",
-        )
-    batch.status = to
-    fields = ["status"]
-    if to == BatchStatus.EXPORTED:
-        batch.exported_at = timezone.now()
-        fields.append("exported_at")
-    batch.save(update_fields=fields)
-    if verb != "approved":  # approvals write their own batch.approve event
-        audit_record(actor=actor, action=f"batch.{verb}", subject=batch, data=data)
-
 
 # --- preparing ----------------------------------------------------------------------------
 
@@ -321,7 +248,8 @@ def batch_approve(*, batch: PaymentBatch, actor: Any, key: str | None = None) ->
         locked = batch_locked(batch)
         if locked.status != BatchStatus.SUBMITTED:
             raise WotuError(
-                f"批次 {locked.reference} 的状态为“{_zh(locked.status)}”，只有待审批的批次可以审批",
+                f"批次 {locked.reference} 的状态为“{batch_status_zh(locked.status)}”，"
+                "只有待审批的批次可以审批",
                 f"batch {locked.reference} is {locked.status}; only a submitted batch can be"
                 " approved",
             )
@@ -351,35 +279,6 @@ def batch_approve(*, batch: PaymentBatch, actor: Any, key: str | None = None) ->
 # --- exporting ----------------------------------------------------------------------------
 
 
-def _fx(currency: str) -> Account:
-    return account_for(kind=AccountKind.FX, currency=currency)
-
-
-def _export_legs(line: PaymentLine) -> list[tuple[Account, Decimal]]:
-    commitment = line.tranche.commitment
-    payable = commitment_account(commitment=commitment, kind=AccountKind.PAYABLE)
-    transit = commitment_account(
-        commitment=commitment, kind=AccountKind.IN_TRANSIT, currency=line.currency
-    )
-    if line.currency == Currency.CNY:
-        return [(payable, line.amount_cny), (transit, -line.amount_cny)]
-    return [
-        (payable, line.amount_cny),
-        (_fx(Currency.CNY), -line.amount_cny),
-        (_fx(line.currency), line.amount),
-        (transit, -line.amount),
-    ]
-
-
-def _lines_of(batch: PaymentBatch) -> list[PaymentLine]:
-    return list(
-        batch.lines.select_related(
-            "payee", "tranche__commitment__programme", "tranche__commitment__source",
-            "tranche__commitment__payee",
-        ).order_by("pk")
-    )  # fmt: skip
-
-
 def batch_file(*, batch: PaymentBatch) -> bytes:
     """The bank payment file of ``batch`` (CSV; see :mod:`wotu.ledger.bankfiles`). The payee
     column holds the account's name as registered with the bank."""
@@ -399,7 +298,7 @@ def batch_file(*, batch: PaymentBatch) -> bytes:
             reference=x.reference,
             bank_name=x.bank_name,
         )
-        for x in _lines_of(batch)
+        for x in batch_lines(batch)
     ]
     return payment_file_write(rows=rows)
 
@@ -416,10 +315,10 @@ def batch_export(*, batch: PaymentBatch, actor: Any, key: str) -> bytes:
         locked = batch_locked(batch)
         if locked.status != BatchStatus.APPROVED:
             raise _not_approved(locked)
-        lines = _lines_of(locked)
+        lines = batch_lines(locked)
         entry = entry_post(
             kind=EntryKind.EXPORT,
-            lines=[leg for line in lines for leg in _export_legs(line)],
+            lines=[leg for line in lines for leg in export_legs(line)],
             actor=actor,
             memo=f"export batch {locked.reference}",
             subject=locked,
@@ -436,7 +335,7 @@ def batch_export(*, batch: PaymentBatch, actor: Any, key: str) -> bytes:
             to=BatchStatus.EXPORTED,
             actor=actor,
             data={"entry": entry.pk, "lines": len(lines), "total": batch_total(batch=locked),
-                  "file_sha256": _sha256(content)},
+                  "file_sha256": sha256_hex(content)},
         )  # fmt: skip
         return {"batch": locked.pk, "file": content.decode("utf-8")}
 
@@ -444,10 +343,6 @@ def batch_export(*, batch: PaymentBatch, actor: Any, key: str) -> bytes:
         key=key, scope="batch.export", request={"batch": batch.pk, "actor": actor.pk}, run=run
     )
     return str(result["file"]).encode("utf-8")
-
-
-def _sha256(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 
 
 def _not_approved(batch: PaymentBatch) -> WotuError:
@@ -459,139 +354,10 @@ def _not_approved(batch: PaymentBatch) -> WotuError:
             " it cannot be exported",
         )
     return WotuError(
-        f"批次 {batch.reference} 的状态为“{_zh(batch.status)}”，只有已批准的批次可以导出",
+        f"批次 {batch.reference} 的状态为“{batch_status_zh(batch.status)}”，"
+        "只有已批准的批次可以导出",
         f"batch {batch.reference} is {batch.status}; only an approved batch can be exported",
     )
-
-
-# --- the bank's return --------------------------------------------------------------------
-
-
-def _return_checked(
-    rows: Sequence[ReturnRow],
-    lines: dict[str, PaymentLine],
-    batch: PaymentBatch,
-    errors: list[RowError],
-) -> None:
-    """Add the rows that do not fit ``batch`` to the file's own ``errors``; refuse the file
-    (every bad row, in row order) if there are any."""
-    for row in rows:
-        line = lines.get(row.reference)
-        if line is None:
-            errors.append(RowError(
-                row.row, "reference", row.reference,
-                f"不是批次 {batch.reference} 中的付款", f"not a payment of batch {batch.reference}",
-            ))  # fmt: skip
-        elif line.status in {LineStatus.PAID, LineStatus.FAILED}:
-            errors.append(RowError(
-                row.row, "reference", row.reference,
-                f"该笔付款已在之前的回单中标记为 {line.status}，不能再次回复",
-                f"this payment was already returned as {line.status} in an earlier file;"
-                " it cannot be answered again",
-            ))  # fmt: skip
-        elif row.amount is not None and row.amount != line.amount:
-            errors.append(RowError(
-                row.row, "amount", str(row.amount),
-                f"与付款金额 {line.amount} {line.currency} 不符",
-                f"does not match the payment's {line.amount} {line.currency}",
-            ))  # fmt: skip
-    if errors:
-        errors.sort(key=lambda e: e.row)
-        raise FileRowsError(errors, what_zh="银行回单文件", what_en="the bank's return file")
-
-
-def _failed_legs(line: PaymentLine) -> list[tuple[Account, Decimal]]:
-    return [(account, -amount) for account, amount in _export_legs(line)]
-
-
-def _paid_legs(line: PaymentLine) -> list[tuple[Account, Decimal]]:
-    commitment = line.tranche.commitment
-    return [
-        (commitment_account(commitment=commitment, kind=AccountKind.IN_TRANSIT,
-                            currency=line.currency), line.amount),
-        (commitment_account(commitment=commitment, kind=AccountKind.PAID,
-                            currency=line.currency), -line.amount),
-    ]  # fmt: skip
-
-
-def _answers_book(
-    *, batch: PaymentBatch, answers: list[tuple[PaymentLine, ReturnRow]], actor: Any
-) -> None:
-    for status, legs_of, kind in (
-        (LineStatus.PAID, _paid_legs, EntryKind.PAID),
-        (LineStatus.FAILED, _failed_legs, EntryKind.FAILED),
-    ):
-        chosen = [(line, row) for line, row in answers if row.status == status]
-        if not chosen:
-            continue
-        entry = entry_post(
-            kind=kind,
-            lines=[leg for line, _ in chosen for leg in legs_of(line)],
-            actor=actor,
-            memo=f"{status} batch {batch.reference}",
-            subject=batch,
-        )
-        tranche_status = TrancheStatus.PAID if status == LineStatus.PAID else TrancheStatus.PAYABLE
-        for line, row in chosen:
-            line.status, line.bank_message = status, row.message
-            if status == LineStatus.PAID:
-                line.paid_at = entry.posted_at
-            line.save(update_fields=["status", "bank_message", "paid_at"])
-            line.tranche.status = tranche_status
-            line.tranche.save(update_fields=["status"])
-            audit_record(
-                actor=actor,
-                action=f"payment.{status}",
-                subject=line,
-                data={"reference": line.reference, "batch": batch.reference, "entry": entry.pk,
-                      "amount": line.amount, "currency": line.currency,
-                      "amount_cny": line.amount_cny, "message": row.message},
-            )  # fmt: skip
-
-
-def bank_return_import(
-    *, batch: PaymentBatch, data: bytes, actor: Any, key: str, name: str = "return.csv"
-) -> dict[str, Any]:
-    """Book the bank's return file for an exported batch: each row marks one line paid (Dr
-    in_transit, Cr paid; tranche paid; ``paid_at`` = the ``paid`` entry's time) or failed (the
-    export undone; tranche payable again).
-
-    All or nothing: an unknown reference, a reference given twice, a line already answered, a
-    bad status or an amount that differs from the line's is reported as ``row N, column C,
-    value V: reason`` (:class:`~wotu.ledger.bankfiles.FileRowsError`) and nothing is booked.
-    Lines the file does not mention stay sent; once none is left the batch is settled. Finance
-    officers only; locks the batch. Idempotent under ``key`` (the request includes the file's
-    hash). Returns ``{"batch", "paid", "failed", "pending", "status"}``."""
-    finance_only(actor, zh="导入银行回单", en="import bank return files")
-
-    def run() -> dict[str, Any]:
-        locked = batch_locked(batch)
-        if locked.status != BatchStatus.EXPORTED:
-            raise WotuError(
-                f"批次 {locked.reference} 的状态为“{_zh(locked.status)}”，"
-                "只有已发送银行、尚未结清的批次可以导入回单",
-                f"batch {locked.reference} is {locked.status}; only a batch sent to the bank and"
-                " not yet settled takes a return file",
-            )
-        rows, errors = return_file_read(data=data, name=name)
-        lines = {x.reference: x for x in _lines_of(locked)}
-        _return_checked(rows, lines, locked, errors)
-        _answers_book(batch=locked, answers=[(lines[r.reference], r) for r in rows], actor=actor)
-        pending = sum(1 for x in lines.values() if x.status == LineStatus.SENT)
-        if pending == 0:
-            paid = sum(x.amount_cny for x in lines.values() if x.status == LineStatus.PAID)
-            batch_move(batch=locked, to=BatchStatus.SETTLED, actor=actor,
-                        data={"paid_cny": paid})  # fmt: skip
-        return {
-            "batch": locked.pk,
-            "paid": sum(1 for r in rows if r.status == LineStatus.PAID),
-            "failed": sum(1 for r in rows if r.status == LineStatus.FAILED),
-            "pending": pending,
-            "status": locked.status,
-        }
-
-    request = {"batch": batch.pk, "actor": actor.pk, "file": _sha256(data)}
-    return idempotent(key=key, scope="bank.return", request=request, run=run)
 
 
 # --- bank charges -------------------------------------------------------------------------

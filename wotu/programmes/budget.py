@@ -17,11 +17,11 @@ from decimal import Decimal
 from typing import Any
 
 from wotu.core.errors import WotuError
+from wotu.programmes.formanswers import _is_empty
+from wotu.programmes.formfields import _money_clean
 from wotu.programmes.formschema import (
     _NAME,
     FieldError,
-    _is_empty,
-    _money_clean,
     _Problems,
     _text_key,
 )

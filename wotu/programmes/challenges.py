@@ -9,6 +9,10 @@ pipeline), so a bid is an :class:`~wotu.programmes.models.Application` to that c
 an :class:`~wotu.programmes.models.Award` of its price; the other bids still on notice become
 NOT_FUNDED.
 
+This module posts tasks, takes bids and selects them; reading tasks and bids lives in
+:mod:`wotu.programmes.challenge_selectors` and milestones in :mod:`wotu.programmes.milestones`,
+both importable from here too.
+
 | who             | task list | post, select, plan, accept | bids, milestones     | bid, submit |
 |-----------------|-----------|----------------------------|----------------------|-------------|
 | bureau officer  | yes       | yes                        | all                  | no          |
@@ -20,31 +24,43 @@ NOT_FUNDED.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from itertools import pairwise
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Sum
-from django.http import Http404
+from django.db.models import Sum
 from django.utils import timezone
 
 from wotu.core import permissions
 from wotu.core.audit import audit_record
 from wotu.core.errors import WotuError
-from wotu.core.money import round_fen
 from wotu.programmes import services
+from wotu.programmes.challenge_selectors import bid_get_for_user as bid_get_for_user
+from wotu.programmes.challenge_selectors import bid_is_selected as bid_is_selected
+from wotu.programmes.challenge_selectors import bid_list_for_user as bid_list_for_user
+from wotu.programmes.challenge_selectors import bid_price as bid_price
+from wotu.programmes.challenge_selectors import bids_mine as bids_mine
+from wotu.programmes.challenge_selectors import challenge_get_for_user as challenge_get_for_user
+from wotu.programmes.challenge_selectors import challenge_get_public as challenge_get_public
+from wotu.programmes.challenge_selectors import challenge_list_for_user as challenge_list_for_user
+from wotu.programmes.challenge_selectors import challenge_list_public as challenge_list_public
+from wotu.programmes.errors import amount_positive, officer_require
+from wotu.programmes.milestones import REPORT_MIN as REPORT_MIN
+from wotu.programmes.milestones import Payable as Payable
+from wotu.programmes.milestones import milestone_decide as milestone_decide
+from wotu.programmes.milestones import milestone_get_for_user as milestone_get_for_user
+from wotu.programmes.milestones import milestone_payable as milestone_payable
+from wotu.programmes.milestones import milestone_payment_check as milestone_payment_check
+from wotu.programmes.milestones import milestone_plan_set as milestone_plan_set
+from wotu.programmes.milestones import milestone_submit as milestone_submit
 from wotu.programmes.models import (
     Application,
     Award,
     Call,
     CallStatus,
     ChallengeTask,
-    Milestone,
-    MilestoneStatus,
     Programme,
     StageKind,
     StageStatus,
@@ -68,26 +84,6 @@ CHALLENGE_FORM: list[dict[str, Any]] = [
 #: The optional file field of a bid: the proposal as a PDF, checked like any attachment.
 PROPOSAL_FILE = "proposal_file"
 CHALLENGE_BUDGET_LINES = [{"code": "price", "label_zh": "揭榜报价", "label_en": "Bid price"}]
-REPORT_MIN = 10
-
-
-def _officer_require(actor: Any, what_zh: str, what_en: str) -> None:
-    if not permissions.can_manage_programmes(actor):
-        raise Refused(f"只有科技局工作人员可以{what_zh}", f"only a bureau officer may {what_en}")
-
-
-def _money(raw: Any, what_zh: str, what_en: str) -> Decimal:
-    try:
-        amount = round_fen(Decimal(str(raw)))
-    except (InvalidOperation, ValueError) as exc:
-        raise WotuError(
-            f"{what_zh}「{raw}」不是金额", f"{what_en} '{raw}' is not an amount"
-        ) from exc
-    if amount <= 0:
-        raise WotuError(
-            f"{what_zh}须大于 0，收到 {amount}", f"{what_en} must be above 0, got {amount}"
-        )
-    return amount
 
 
 # --- posting a task ---------------------------------------------------------------------------
@@ -115,8 +111,10 @@ def challenge_post(
     the programme budget, a future deadline and ``max_winners`` ≥ 1 (more than 1 is a horse
     race). Audit events: ``call.create``, ``call.status`` and ``challenge.post``.
     """
-    _officer_require(actor, "发布揭榜任务", "post a challenge task")
-    ceiling = _money(budget_ceiling, "榜单金额上限", "the budget ceiling")
+    officer_require(actor=actor, what_zh="发布揭榜任务", what_en="post a challenge task")
+    ceiling = amount_positive(
+        raw=budget_ceiling, what_zh="榜单金额上限", what_en="the budget ceiling"
+    )
     clean_kpis = [k.strip() for k in kpis if k and k.strip()]
     opens_at = opens_at or timezone.now()
     _post_check(
@@ -210,7 +208,7 @@ def challenge_bid_submit(
     form must have that file field (:data:`CHALLENGE_FORM` does)."""
     if not permissions.can_apply(actor):
         raise Refused("只有申报单位的用户可以揭榜", "only applicants' users may bid")
-    amount = _money(price, "报价", "the price")
+    amount = amount_positive(raw=price, what_zh="报价", what_en="the price")
     if amount > task.budget_ceiling:
         raise WotuError(
             f"报价 {amount} 元超过榜单金额上限 {task.budget_ceiling} 元",
@@ -257,110 +255,6 @@ def _proposal_files(
     return {PROPOSAL_FILE: upload}
 
 
-def challenge_list_public(*, now: dt.datetime | None = None) -> QuerySet[ChallengeTask]:
-    """Tasks open for bids now (anyone may read them), the soonest deadline first."""
-    now = now or timezone.now()
-    return (
-        ChallengeTask.objects.filter(status=TaskStatus.OPEN, call__closes_at__gt=now)
-        .select_related("call")
-        .order_by("call__closes_at", "pk")
-    )
-
-
-def challenge_get_public(*, pk: int) -> ChallengeTask:
-    """A posted task (any but a draft): its requirements and KPIs are public."""
-    try:
-        return (
-            ChallengeTask.objects.select_related("call").exclude(status=TaskStatus.DRAFT).get(pk=pk)
-        )
-    except ChallengeTask.DoesNotExist as exc:
-        raise Http404 from exc
-
-
-def challenge_list_for_user(*, user: Any) -> QuerySet[ChallengeTask]:
-    """Every task with its bid counts, for bureau and finance officers."""
-    if not permissions.can_read_all_applications(user):
-        raise Refused(
-            "只有科技局和财务人员可以管理揭榜任务",
-            "only bureau and finance officers may manage tasks",
-        )
-    live = ~Q(call__applications__status__in=(Status.DRAFT, Status.WITHDRAWN))
-    return (
-        ChallengeTask.objects.select_related("call")
-        .annotate(bid_count=Count("call__applications", filter=live))
-        .order_by("-call__opens_at", "pk")
-    )
-
-
-def challenge_get_for_user(*, user: Any, pk: int) -> ChallengeTask:
-    try:
-        return challenge_list_for_user(user=user).get(pk=pk)
-    except ChallengeTask.DoesNotExist as exc:
-        raise Http404 from exc
-
-
-def bid_list_for_user(*, user: Any, task: ChallengeTask) -> QuerySet[Application]:
-    """The task's submitted bids (drafts left out): all for bureau and finance officers, the
-    organisation's own for an applicant; other roles are refused."""
-    if permissions.can_read_all_applications(user):
-        bids = Application.objects.filter(call=task.call)
-    elif permissions.can_apply(user):
-        bids = Application.objects.filter(call=task.call, organisation_id=user.organisation_id)
-    else:
-        raise Refused("您的角色无权查看揭榜方案", "your role may not read bids")
-    return (
-        bids.exclude(status=Status.DRAFT)
-        .select_related("organisation", "call", "stage")
-        .order_by("requested", "reference")
-    )
-
-
-def bids_mine(*, user: Any) -> QuerySet[Application]:
-    """The applicant organisation's bids on every task, newest task first."""
-    if not permissions.can_apply(user):
-        raise Refused(
-            "只有申报单位的用户有自己的揭榜方案", "only applicants have bids of their own"
-        )
-    return (
-        Application.objects.filter(
-            organisation_id=user.organisation_id, call__challenge__isnull=False
-        )
-        .select_related("call", "call__challenge")
-        .order_by("-call__opens_at", "reference")
-    )
-
-
-def bid_get_for_user(*, user: Any, pk: int) -> Application:
-    """One bid (an application to a task's call) the user may read; Http404 otherwise."""
-    if permissions.can_read_all_applications(user):
-        bids = Application.objects.all()
-    elif permissions.can_apply(user):
-        bids = Application.objects.filter(organisation_id=user.organisation_id)
-    else:
-        raise Http404
-    try:
-        return bids.select_related("call", "call__challenge", "organisation").get(
-            pk=pk, call__challenge__isnull=False
-        )
-    except Application.DoesNotExist as exc:
-        raise Http404 from exc
-
-
-def bid_is_selected(*, bid: Application) -> bool:
-    """A selected bid is a task's bid, FUNDED with an award (see :func:`challenge_select`);
-    read from the database, not from ``bid``'s possibly stale fields."""
-    return Application.objects.filter(
-        pk=bid.pk, status=Status.FUNDED, award__isnull=False, call__challenge__isnull=False
-    ).exists()
-
-
-def bid_price(*, bid: Application) -> Decimal:
-    """What the bid is paid in all: its award (selected) or else its price."""
-    award = Award.objects.filter(application=bid).first()
-    amount: Decimal = award.amount if award is not None else bid.requested
-    return amount
-
-
 # --- selection --------------------------------------------------------------------------------
 
 
@@ -378,7 +272,7 @@ def challenge_select(
     SELECTED and its call DECIDED (its notice and committee stages closed); one
     ``challenge.select`` audit event.
     """
-    _officer_require(actor, "确定揭榜入选方案", "select winning bids")
+    officer_require(actor=actor, what_zh="确定揭榜入选方案", what_en="select winning bids")
     ids = sorted({int(i) for i in application_ids})
     if not ids or len(ids) > task.max_winners:
         raise WotuError(
@@ -471,202 +365,3 @@ def _select_one(bid: Application, chosen: bool, actor: Any, now: dt.datetime) ->
         application=bid, to=Status.FUNDED, actor=actor, data={"amount": amount, "selected": True}
     )
     Award.objects.create(application=bid, amount=amount, decided_at=now)
-
-
-# --- milestones -------------------------------------------------------------------------------
-
-
-def _selected_require(bid: Application) -> None:
-    if not bid_is_selected(bid=bid):
-        raise WotuError(
-            f"方案 {bid.reference} 未入选，不能安排里程碑",
-            f"bid {bid.reference} was not selected; it has no milestone plan",
-        )
-
-
-def milestone_plan_set(
-    *, application: Application, actor: Any, milestones: Sequence[Mapping[str, Any]]
-) -> list[Milestone]:
-    """Set a selected bid's milestone plan: ``[{title, due_on (date or ISO), amount}]`` in order.
-
-    A bureau officer only. Each milestone needs a title, a date (not earlier than the one
-    before) and an amount above 0; the amounts together must not exceed the bid's price (its
-    award). The plan replaces the previous one only while no milestone has been submitted or
-    decided. One ``milestone.plan`` audit event.
-    """
-    _officer_require(actor, "安排里程碑", "set a milestone plan")
-    _selected_require(application)
-    rows = [_milestone_read(i, m) for i, m in enumerate(milestones, start=1)]
-    if not rows:
-        raise WotuError("里程碑计划至少包含一项", "a milestone plan needs at least one milestone")
-    for before, after in pairwise(rows):
-        if after[1] < before[1]:
-            raise WotuError(
-                f"第 {rows.index(after) + 1} 个里程碑的日期早于前一个",
-                f"milestone {rows.index(after) + 1} is due before the one before it",
-            )
-    price = bid_price(bid=application)
-    total = sum((amount for _, _, amount in rows), Decimal("0.00"))
-    if total > price:
-        raise WotuError(
-            f"里程碑付款合计 {total} 元超过方案金额 {price} 元",
-            f"the milestones add up to {total} CNY, more than the bid's {price} CNY",
-        )
-    with transaction.atomic():
-        locked = Application.objects.select_for_update().get(pk=application.pk)
-        if locked.milestones.exclude(status=MilestoneStatus.PLANNED).exists():
-            raise WotuError(
-                f"方案 {locked.reference} 已有里程碑提交验收，计划不能再修改",
-                f"bid {locked.reference} already has milestones submitted or decided; "
-                "its plan can no longer change",
-            )
-        locked.milestones.all().delete()
-        created = Milestone.objects.bulk_create(
-            Milestone(application=locked, order=i, title=t, due_on=d, amount=a)
-            for i, (t, d, a) in enumerate(rows, start=1)
-        )
-        audit_record(
-            actor=actor, action="milestone.plan", subject=locked,
-            data={"reference": locked.reference, "milestones": len(rows), "total": total},
-        )  # fmt: skip
-    return created
-
-
-def _milestone_read(order: int, raw: Mapping[str, Any]) -> tuple[str, dt.date, Decimal]:
-    title = str(raw.get("title") or "").strip()
-    if not title:
-        raise WotuError(f"第 {order} 个里程碑缺少名称", f"milestone {order} needs a title")
-    due = raw.get("due_on")
-    try:
-        due_on = due if isinstance(due, dt.date) else dt.date.fromisoformat(str(due))
-    except ValueError as exc:
-        raise WotuError(
-            f"第 {order} 个里程碑的日期「{due}」无效（YYYY-MM-DD）",
-            f"milestone {order}'s date '{due}' is not a YYYY-MM-DD date",
-        ) from exc
-    amount = _money(raw.get("amount"), f"第 {order} 个里程碑的金额", f"milestone {order}'s amount")
-    return title, due_on, amount
-
-
-def milestone_get_for_user(*, user: Any, pk: int) -> Milestone:
-    try:
-        milestone = Milestone.objects.select_related("application").get(pk=pk)
-    except Milestone.DoesNotExist as exc:
-        raise Http404 from exc
-    bid_get_for_user(user=user, pk=milestone.application_id)  # 404 outside the user's bids
-    return milestone
-
-
-def milestone_submit(*, milestone: Milestone, actor: Any, report: str) -> Milestone:
-    """The bid's applicant submits a planned (or rejected) milestone for acceptance with a
-    written report. One ``milestone.submit`` audit event."""
-    if not (
-        permissions.can_apply(actor)
-        and milestone.application.organisation_id == actor.organisation_id
-    ):
-        raise Refused("只有揭榜单位可以提交里程碑", "only the bidding organisation may submit")
-    report = report.strip()
-    if len(report) < REPORT_MIN:
-        raise WotuError(
-            f"请写明完成情况（至少 {REPORT_MIN} 个字）",
-            f"describe what was done (at least {REPORT_MIN} characters)",
-        )
-    return _milestone_move(
-        milestone, actor, (MilestoneStatus.PLANNED, MilestoneStatus.REJECTED),
-        MilestoneStatus.SUBMITTED, {"report": report}, "milestone.submit",
-    )  # fmt: skip
-
-
-def milestone_decide(
-    *, milestone: Milestone, actor: Any, accept: bool, note: str = ""
-) -> Milestone:
-    """A bureau officer accepts or rejects a submitted milestone (a rejection needs a note; the
-    applicant may resubmit). The note is stored on the milestone (``Milestone.note``, replaced
-    by each decision) and shown to the applicant. Only an accepted milestone's payment is
-    released (see :func:`milestone_payable`). One ``milestone.decide`` audit event with the
-    note."""
-    _officer_require(actor, "验收里程碑", "decide on milestones")
-    note = note.strip()
-    if not accept and not note:
-        raise WotuError("不予验收须写明理由", "a rejection needs a written reason")
-    to = MilestoneStatus.ACCEPTED if accept else MilestoneStatus.REJECTED
-    fields = {"decided_by": actor, "decided_at": timezone.now(), "note": note}
-    return _milestone_move(
-        milestone, actor, (MilestoneStatus.SUBMITTED,), to, fields, "milestone.decide", note
-    )
-
-
-def _milestone_move(
-    milestone: Milestone,
-    actor: Any,
-    old: tuple[MilestoneStatus, ...],
-    new: MilestoneStatus,
-    changes: dict[str, Any],
-    action: str,
-    note: str = "",
-) -> Milestone:
-    with transaction.atomic():
-        locked = (
-            Milestone.objects.select_for_update().select_related("application").get(pk=milestone.pk)
-        )
-        if locked.status not in old:
-            raise WotuError(
-                f"里程碑「{locked.title}」当前为「{locked.get_status_display()}」，不能改为"
-                f"「{new.label}」",
-                f"milestone '{locked.title}' is {locked.status}; it cannot become {new.value}",
-            )
-        locked.status = new
-        for name, value in changes.items():
-            setattr(locked, name, value)
-        locked.save(update_fields=["status", *changes])
-        data: dict[str, Any] = {"reference": locked.application.reference, "order": locked.order,
-                                "to": str(new), "amount": locked.amount}  # fmt: skip
-        if note:
-            data["note"] = note
-        audit_record(actor=actor, action=action, subject=locked, data=data)
-    milestone.refresh_from_db()
-    return milestone
-
-
-@dataclass(frozen=True)
-class Payable:
-    """An accepted milestone whose payment may be released (for the ledger)."""
-
-    milestone_id: int
-    reference: str
-    order: int
-    title: str
-    amount: Decimal
-    accepted_at: dt.datetime | None
-
-
-def milestone_payable(
-    *, application: Application | None = None, task: ChallengeTask | None = None
-) -> list[Payable]:
-    """Accepted milestones — the only ones whose payment may be released — of one bid, one
-    task, or every task, by bid reference and order. Amounts in CNY."""
-    milestones = Milestone.objects.filter(status=MilestoneStatus.ACCEPTED)
-    if application is not None:
-        milestones = milestones.filter(application=application)
-    if task is not None:
-        milestones = milestones.filter(application__call_id=task.call_id)
-    return [
-        Payable(m.pk, m.application.reference, m.order, m.title, m.amount, m.decided_at)
-        for m in milestones.select_related("application").order_by(
-            "application__reference", "order"
-        )
-    ]
-
-
-def milestone_payment_check(*, milestone: Milestone) -> Decimal:
-    """The amount to pay for ``milestone``; WotuError unless it has been accepted (the ledger
-    calls this before releasing a payment)."""
-    milestone.refresh_from_db()
-    if milestone.status != MilestoneStatus.ACCEPTED:
-        raise WotuError(
-            f"里程碑「{milestone.title}」尚未验收通过（{milestone.get_status_display()}），不能付款",
-            f"milestone '{milestone.title}' is not accepted ({milestone.status}); it cannot be"
-            " paid",
-        )
-    amount: Decimal = milestone.amount
-    return amount

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from wotu.core import permissions
 from wotu.core.errors import WotuError
+from wotu.core.money import round_fen
 from wotu.programmes.formschema import FieldError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -58,3 +60,25 @@ def manager_require(actor: Any) -> None:
         raise Refused(
             "只有科技局工作人员可以管理计划和申报", "only bureau officers manage programmes"
         )
+
+
+def officer_require(*, actor: Any, what_zh: str, what_en: str) -> None:
+    """Refused unless ``actor`` is a bureau officer; ``what_zh``/``what_en`` name the act."""
+    if not permissions.can_manage_programmes(actor):
+        raise Refused(f"只有科技局工作人员可以{what_zh}", f"only a bureau officer may {what_en}")
+
+
+def amount_positive(*, raw: Any, what_zh: str, what_en: str) -> Decimal:
+    """``raw`` as an amount in CNY rounded to the fen; WotuError naming ``what_zh``/``what_en``
+    when it is not a number or not above 0."""
+    try:
+        amount = round_fen(Decimal(str(raw)))
+    except (InvalidOperation, ValueError) as exc:
+        raise WotuError(
+            f"{what_zh}「{raw}」不是金额", f"{what_en} '{raw}' is not an amount"
+        ) from exc
+    if amount <= 0:
+        raise WotuError(
+            f"{what_zh}须大于 0，收到 {amount}", f"{what_en} must be above 0, got {amount}"
+        )
+    return amount

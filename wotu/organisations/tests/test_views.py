@@ -15,6 +15,7 @@ from django.test import Client
 
 from wotu.conftest import facts_row, make_uscc
 from wotu.core.models import User
+from wotu.core.tests.access import persona_client
 from wotu.organisations.facts import COLUMNS
 from wotu.organisations.models import EnterpriseYear, ImportBatch, Kind, Organisation, Region
 
@@ -25,13 +26,6 @@ PERSONAS = ["anonymous", "alice", "bob", "carol", "dave", "erin", "frank", "gina
 def registry(haina: Organisation, jiaodong: Organisation, laoshan_bank: Organisation,
              hkust: Organisation) -> dict[str, Organisation]:  # fmt: skip
     return {"haina": haina, "jiaodong": jiaodong, "bank": laoshan_bank, "hkust": hkust}
-
-
-def client_for(request: pytest.FixtureRequest, persona: str) -> Client:
-    client = Client()
-    if persona != "anonymous":
-        client.force_login(request.getfixturevalue(persona))
-    return client
 
 
 def english(client: Client) -> Client:
@@ -87,7 +81,7 @@ def test_every_page_answers_every_persona_as_the_role_matrix_says(
     expected: int,
 ) -> None:
     path = PAGES[page].format(**{key: org.pk for key, org in registry.items()})
-    response = client_for(request, persona).get(path)
+    response = persona_client(request=request, persona=persona).get(path)
     assert response.status_code == expected
     if expected == L:
         assert response["Location"].startswith("/login/?next=")
@@ -101,7 +95,7 @@ def test_every_page_answers_every_persona_as_the_role_matrix_says(
 def test_only_editors_may_post_facts(
     request: pytest.FixtureRequest, haina: Organisation, persona: str, expected: int
 ) -> None:
-    response = client_for(request, persona).post(
+    response = persona_client(request=request, persona=persona).post(
         f"/registry/{haina.pk}/facts/2023/edit/", form_values(haina, 2023)
     )
     assert response.status_code == (302 if expected == 200 else expected)

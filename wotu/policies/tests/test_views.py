@@ -15,6 +15,7 @@ from django.test import Client
 from wotu.conftest import facts_row, make_uscc
 from wotu.core.models import User
 from wotu.core.templatetags.wotu import money
+from wotu.core.tests.access import persona_client
 from wotu.organisations.models import EnterpriseYear, Kind, Organisation, Region
 from wotu.policies import services
 from wotu.policies.models import PolicyRun, RunResult, RunStatus
@@ -51,13 +52,6 @@ def scenario(alice: User, baseline: PolicyRun) -> PolicyRun:
         user=alice, policy_id=POLICY, year=2023, overrides={"rd_growth.cap": "100000"},
         baseline=baseline, immediately=True,
     )  # fmt: skip
-
-
-def client_for(request: pytest.FixtureRequest, persona: str) -> Client:
-    client = Client()
-    if persona != "anonymous":
-        client.force_login(request.getfixturevalue(persona))
-    return client
 
 
 def signed_in(user: User) -> Client:
@@ -142,7 +136,9 @@ def test_every_policy_page_answers_every_persona_as_the_role_matrix_says(
     persona: str, expected: int,
 ) -> None:  # fmt: skip
     ids = {"baseline": scenario.baseline_id, "scenario": scenario.pk}
-    response = client_for(request, persona).get(PAGES[page].format(**registry, **ids))
+    response = persona_client(request=request, persona=persona).get(
+        PAGES[page].format(**registry, **ids)
+    )
     assert response.status_code == expected
     if expected == L:
         assert response["Location"].startswith("/login/?next=")
@@ -156,7 +152,7 @@ def test_only_bureau_officers_may_start_a_run(
     request: pytest.FixtureRequest, registry: dict[str, str], immediate_tasks: None,
     persona: str, expected: int,
 ) -> None:  # fmt: skip
-    response = client_for(request, persona).post(
+    response = persona_client(request=request, persona=persona).post(
         "/policies/runs/new/", {"policy": POLICY, "year": "2023"}
     )
     assert response.status_code == expected

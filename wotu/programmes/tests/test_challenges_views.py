@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from wotu.core.models import User
 from wotu.core.services import api_token_create
+from wotu.core.tests.access import persona_client
 from wotu.programmes.api_challenges import router
 from wotu.programmes.challenges import (
     challenge_select,
@@ -55,13 +56,6 @@ if not _mounted():
 def _urls(settings: Any) -> None:
     if urlpatterns:
         settings.ROOT_URLCONF = __name__
-
-
-def client_for(request: pytest.FixtureRequest, persona: str) -> Client:
-    client = Client()
-    if persona != "anonymous":
-        client.force_login(request.getfixturevalue(persona))
-    return client
 
 
 def api_client(request: pytest.FixtureRequest, persona: str) -> Client:
@@ -126,7 +120,7 @@ def url(page: str, world: dict[str, Any]) -> str:
 def test_every_page_answers_every_persona_as_the_role_matrix_says(
     request: pytest.FixtureRequest, world: dict[str, Any], page: str, persona: str, expected: int
 ) -> None:
-    response = client_for(request, persona).get(url(page, world))
+    response = persona_client(request=request, persona=persona).get(url(page, world))
     assert response.status_code == expected
     if expected == L:
         assert response["Location"].startswith("/login/?next=")
@@ -157,7 +151,7 @@ def test_every_form_action_answers_every_persona_and_only_the_right_one_acts(
                                   milestone=world["milestone"].pk)  # fmt: skip
     body = {"decision": "accept", "report": "补充了测试视频与数据。", "bid": world["open_bid"].pk,
             "title-1": "一期", "due-1": "2027-06-30", "amount-1": "100"}  # fmt: skip
-    response = client_for(request, persona).post(target, body)
+    response = persona_client(request=request, persona=persona).post(target, body)
     assert response.status_code == expected
     milestone = Milestone.objects.get(pk=world["milestone"].pk)
     if action == "decide":

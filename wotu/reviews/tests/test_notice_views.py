@@ -17,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from wotu.core.models import User
+from wotu.core.tests.access import persona_client
 from wotu.organisations.models import Organisation
 from wotu.programmes.models import Application, Award, Call, CallStatus, Status
 from wotu.reviews.decision import decision_record
@@ -28,13 +29,6 @@ from wotu.reviews.tests.test_notice import AFTER, PUBLISHED, call_on_notice_stag
 pytestmark = pytest.mark.django_db
 
 PERSONAS = ["anonymous", "alice", "bob", "carol", "dave", "erin", "frank", "gina"]
-
-
-def client_for(request: pytest.FixtureRequest, persona: str) -> Client:
-    client = Client()
-    if persona != "anonymous":
-        client.force_login(request.getfixturevalue(persona))
-    return client
 
 
 @pytest.fixture
@@ -100,7 +94,7 @@ def url(page: str, world: dict[str, Any]) -> str:
 def test_every_page_answers_every_persona_as_the_role_matrix_says(
     request: pytest.FixtureRequest, world: dict[str, Any], page: str, persona: str, expected: int
 ) -> None:
-    response = client_for(request, persona).get(url(page, world))
+    response = persona_client(request=request, persona=persona).get(url(page, world))
     assert response.status_code == expected
     if expected == L:
         assert response["Location"].startswith("/login/?next=")
@@ -110,7 +104,7 @@ def test_every_page_answers_every_persona_as_the_role_matrix_says(
 def test_no_one_but_officers_posts_to_officer_pages(
     request: pytest.FixtureRequest, world: dict[str, Any], persona: str
 ) -> None:
-    client = client_for(request, persona)
+    client = persona_client(request=request, persona=persona)
     responses = [
         client.post(url("publish", world)),
         client.post(url("objection", world), {"outcome": "upheld", "resolution": "成立。"}),
