@@ -76,9 +76,11 @@ def _budget_chart(lines: list[reports.BudgetLine]) -> dict[str, Any]:
     en = _english()
     return {
         "locale": "en" if en else "zh-CN",
+        # The source first: long programme titles are truncated on the axis, and the rows of
+        # one programme differ only by their source.
         "categories": [
-            f"{x.programme.title_en if en else x.programme.title} · {x.year} · "
-            f"{x.source.name_en if en else x.source.name}"
+            f"{x.source.name_en if en else x.source.name} · "
+            f"{x.programme.title_en if en else x.programme.title} · {x.year}"
             for x in lines
         ],
         "series": [

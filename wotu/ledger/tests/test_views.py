@@ -231,6 +231,11 @@ def test_the_dashboard_shows_the_totals_and_feeds_the_three_charts(
     assert "¥41,500,000.00" in page and "¥38,200,000.00" in page
     budget = json.loads(re.search(r'id="chart-budget"[^>]*>(.*?)</script>', page, re.S)[1])  # type: ignore[index]
     assert len(budget["categories"]) == 3
+    # each bar names its funding source first, so a truncated label still tells rows apart
+    assert sorted(budget["categories"]) == [
+        "崂山区财政 · 沃土计划 · 2026", "青岛市级财政 · 沃土计划 · 2026",
+        "青岛市级财政 · 穗港澳联合基础研究 · 2026",
+    ]  # fmt: skip
     allocated, committed_, paid_cny = (series["values"] for series in budget["series"])
     assert sorted(zip(allocated, committed_, paid_cny, strict=True)) == [
         ("1000000.00", "450000.00", "200000.00"),
