@@ -10,12 +10,8 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.urls import path
 
-import wotu.urls
-from wotu import api as wotu_api
 from wotu.core.models import User
-from wotu.ledger.api import router
 from wotu.ledger.models import (
     EntryKind,
     FxRate,
@@ -32,21 +28,6 @@ from wotu.ledger.tests.test_payments import (
     world_make,
 )
 from wotu.organisations.models import Organisation
-
-# Until the lead mounts the router in wotu/api.py, these tests mount it on an API of their own
-# with the same authentication, parser and error handlers.
-if not any(r is router for _, r, *_ in wotu_api.api._routers):
-    from ninja import NinjaAPI
-
-    from wotu.core.auth import api_auth
-
-    _api = NinjaAPI(
-        urls_namespace="ledger-test-api", auth=api_auth, parser=wotu_api.ExactNumberParser()
-    )
-    _api._exception_handlers.update(wotu_api.api._exception_handlers)
-    _api.add_router("/", router)
-    urlpatterns = [path("api/", _api.urls), *wotu.urls.urlpatterns]
-    pytestmark = pytest.mark.urls(__name__)
 
 
 def client_for(user: User) -> Client:

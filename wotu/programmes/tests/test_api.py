@@ -1,9 +1,5 @@
 """The programmes REST API: calls, drafts, files, submission with every error at once, withdrawal
 and the formal check, with the API's refusals (401/403/404/400/422).
-
-The router is mounted here on a test API built like :mod:`wotu.api` (same authentication, parser
-and refusal handlers), under this module's own URLconf, so these tests do not depend on where
-the lead mounts it.
 """
 
 from __future__ import annotations
@@ -13,31 +9,16 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import include, path
-from ninja import NinjaAPI
 
-from wotu import api as wotu_api
 from wotu.conftest import PASSWORD
-from wotu.core.auth import api_auth
 from wotu.core.models import User
 from wotu.organisations.models import Organisation
-from wotu.programmes.api import router
 from wotu.programmes.models import Status
 from wotu.programmes.tests.test_services import BUDGET, PDF, PNG, open_call
 
-test_api = NinjaAPI(
-    title="programmes test", urls_namespace="programmes-api-test", auth=api_auth,
-    parser=wotu_api.ExactNumberParser(),
-)  # fmt: skip
-for _exc, _handler in wotu_api.api._exception_handlers.items():
-    test_api.add_exception_handler(_exc, _handler)
-test_api.add_router("/", router)
-urlpatterns = [path("api/", test_api.urls), path("", include("wotu.urls"))]
-
 
 @pytest.fixture(autouse=True)
-def _urls(settings: Any, tmp_path: Any) -> None:
-    settings.ROOT_URLCONF = __name__
+def _media(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 

@@ -8,13 +8,11 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import Resolver404, path, resolve
 from django.utils import timezone
 
 from wotu.core.models import User
 from wotu.core.services import api_token_create
 from wotu.core.tests.access import persona_client
-from wotu.programmes.api_challenges import router
 from wotu.programmes.challenges import (
     challenge_select,
     milestone_plan_set,
@@ -25,37 +23,6 @@ from wotu.programmes.tests.test_challenges import PLAN, bid, challenge_programme
 
 pytestmark = pytest.mark.django_db
 PERSONAS = ["anonymous", "alice", "bob", "carol", "dave", "erin", "frank", "gina"]
-
-
-def _mounted() -> bool:
-    try:
-        resolve("/api/challenges")
-    except Resolver404:
-        return False
-    return True
-
-
-# Until the lead mounts the router on wotu.api, these tests serve it from a copy of that API.
-# The pages are mounted at /challenges/ by wotu.urls, included here too.
-urlpatterns: list[Any] = []
-if not _mounted():
-    from django.urls import include
-    from ninja import NinjaAPI
-
-    from wotu import api as wotu_api
-    from wotu.core.auth import api_auth
-
-    _api = NinjaAPI(auth=api_auth, parser=wotu_api.ExactNumberParser(), urls_namespace="api-c")
-    for exc_class, handler in wotu_api.api._exception_handlers.items():
-        _api.add_exception_handler(exc_class, handler)
-    _api.add_router("/", router)
-    urlpatterns = [path("api/", _api.urls), path("", include("wotu.urls"))]
-
-
-@pytest.fixture(autouse=True)
-def _urls(settings: Any) -> None:
-    if urlpatterns:
-        settings.ROOT_URLCONF = __name__
 
 
 def api_client(request: pytest.FixtureRequest, persona: str) -> Client:

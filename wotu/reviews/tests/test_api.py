@@ -8,31 +8,12 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import path
 
-import wotu.urls
-from wotu import api as wotu_api
 from wotu.core.models import User
 from wotu.organisations.models import Organisation
-from wotu.reviews.api import router
 from wotu.reviews.models import Assignment, Conflict, Expert
 from wotu.reviews.services import stage_assign
 from wotu.reviews.tests.test_stages import expert_make, expert_users, org_make, review_call
-
-# Until the lead mounts the router in wotu/api.py, these tests mount it on an API of their own
-# with the same authentication, parser and error handlers.
-if not any(r is router for _, r, *_ in wotu_api.api._routers):
-    from ninja import NinjaAPI
-
-    from wotu.core.auth import api_auth
-
-    _api = NinjaAPI(
-        urls_namespace="reviews-test-api", auth=api_auth, parser=wotu_api.ExactNumberParser()
-    )
-    _api._exception_handlers.update(wotu_api.api._exception_handlers)
-    _api.add_router("/", router)
-    urlpatterns = [path("api/", _api.urls), *wotu.urls.urlpatterns]
-    pytestmark = pytest.mark.urls(__name__)
 
 
 def client_for(user: User) -> Client:

@@ -8,13 +8,11 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import Resolver404, path, resolve
 from django.utils import timezone
 
 from wotu.core.models import User
 from wotu.core.services import api_token_create
 from wotu.organisations.models import Organisation
-from wotu.reviews.api_notice import router
 from wotu.reviews.decision import decision_record
 from wotu.reviews.models import Notice, Objection, ObjectionOutcome
 from wotu.reviews.notice import notice_publish
@@ -22,35 +20,6 @@ from wotu.reviews.tests.test_notice import AFTER, PUBLISHED, call_on_notice_stag
 
 pytestmark = pytest.mark.django_db
 PERSONAS = ["anonymous", "alice", "bob", "carol", "dave", "erin", "frank", "gina"]
-
-
-def _mounted() -> bool:
-    try:
-        resolve("/api/notices")
-    except Resolver404:
-        return False
-    return True
-
-
-# Until the lead mounts the router on wotu.api, these tests serve it from a copy of that API.
-urlpatterns: list[Any] = []
-if not _mounted():
-    from ninja import NinjaAPI
-
-    from wotu import api as wotu_api
-    from wotu.core.auth import api_auth
-
-    _api = NinjaAPI(auth=api_auth, parser=wotu_api.ExactNumberParser(), urls_namespace="api-n")
-    for exc_class, handler in wotu_api.api._exception_handlers.items():
-        _api.add_exception_handler(exc_class, handler)
-    _api.add_router("/", router)
-    urlpatterns = [path("api/", _api.urls)]
-
-
-@pytest.fixture(autouse=True)
-def _urls(settings: Any) -> None:
-    if urlpatterns:
-        settings.ROOT_URLCONF = __name__
 
 
 def api_client(request: pytest.FixtureRequest, persona: str) -> Client:
