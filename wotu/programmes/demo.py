@@ -176,7 +176,8 @@ def _experts_ensure(*, bureau: User, expert_login: User, seed: int) -> list[Expe
     homes = list(
         Organisation.objects.filter(kind__in=[Kind.UNIVERSITY, Kind.INSTITUTE]).order_by("id")
     )
-    homes += _enterprises()[-_reserve(len(_enterprises())) :]
+    firms = _enterprises()
+    homes += firms[-_reserve(len(firms)) :]
     fields = sc.QUANZHOU_FIELDS + sc.GUANGZHOU_FIELDS
     specs = sc.expert_pool(organisations=[o.region for o in homes], seed=seed, fields=fields)
     conditions = list(AdmissionCondition.objects.filter(active=True).values_list("code", flat=True))
